@@ -1,0 +1,49 @@
+package account
+
+import (
+	"log/slog"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone is a mobile number in E.164 form ("+8613812345678"). Every key, quota and
+// query uses this canonical form, never the text the user typed.
+type Phone string
+
+// ParsePhone parses raw with region as the default when raw has no country
+// calling code, and accepts only numbers the metadata types as mobile.
+func ParsePhone(raw, region string) (Phone, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", &Error{Kind: KindMissingParams}
+	}
+	if len(raw) > 32 {
+		return "", &Error{Kind: KindBadPhone}
+	}
+	num, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", &Error{Kind: KindBadPhone}
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+	default:
+		return "", &Error{Kind: KindNotMobile}
+	}
+	return Phone(phonenumbers.Format(num, phonenumbers.E164)), nil
+}
+
+// String returns the E.164 form.
+func (p Phone) String() string { return string(p) }
+
+// Masked keeps the calling code and the last four digits: "+86*******5678".
+func (p Phone) Masked() string {
+	s := string(p)
+	if len(s) <= 7 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+}
+
+// LogValue keeps full numbers out of logs.
+func (p Phone) LogValue() slog.Value { return slog.StringValue(p.Masked()) }

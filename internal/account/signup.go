@@ -1,0 +1,152 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// SendCodeRequest is what the send-code step receives.
+type SendCodeRequest struct {
+	Mobile        string
+	CaptchaID     string
+	CaptchaAnswer string
+	Locale        string
+}
+
+// SendCode checks the captcha and sends a registration code to the number. A
+// number that already has an account gets a notice instead of a code, and the
+// caller is told the same as for any other number, so the answer reveals
+// nothing; a code is still stored for it (never sent), so that guessing at
+// registration also answers the same.
+func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
+	if r.Mobile == "" || r.CaptchaID == "" || r.CaptchaAnswer == "" {
+		return &Error{Kind: KindMissingParams}
+	}
+	phone, err := ParsePhone(r.Mobile, s.opts.Region)
+	if err != nil {
+		return err
+	}
+	if err := s.checkCaptcha(ctx, r.CaptchaID, r.CaptchaAnswer); err != nil {
+		return err
+	}
+	registered := true
+	if _, err := s.Users.UserByPhone(ctx, phone); errors.Is(err, ErrNotFound) {
+		registered = false
+	} else if err != nil {
+		return storeError(KindUserStore, "look up user", err)
+	}
+	if registered && s.opts.RevealRegistered {
+		return &Error{Kind: KindPhoneRegistered}
+	}
+	code := newCode()
+	key := codeKey(PurposeRegister, phone)
+	wait, err := s.Codes.StartCode(ctx, key, s.codeHash(PurposeRegister, phone, code), s.opts.CodeTTL, s.opts.ResendInterval)
+	if err != nil {
+		return storeError(KindCodeStore, "start code", err)
+	}
+	if wait > 0 {
+		return &Error{Kind: KindResendWait, Wait: wait}
+	}
+	m := Message{To: phone, Purpose: PurposeRegister, Code: code, TTL: s.opts.CodeTTL, Locale: r.Locale}
+	if registered {
+		m.Purpose, m.Code = PurposeAlreadyRegistered, ""
+	}
+	m.Text = messageText(s.opts.AppName, m.Purpose, m.Locale, code, m.TTL)
+	if err := s.Sender.Send(ctx, m); err != nil {
+		// No code may stay stored whose message was dropped, and the user may
+		// ask again at once rather than wait out a window for nothing.
+		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
+			s.Logger.ErrorContext(ctx, "cancel code after failed send", "err", cerr)
+		}
+		return &Error{Kind: KindSMSFailed, Err: err}
+	}
+	s.Logger.InfoContext(ctx, "code sent", "message", m)
+	return nil
+}
+
+func codeKey(purpose string, p Phone) string { return purpose + ":" + string(p) }
+
+// RegisterRequest is what the registration step receives.
+type RegisterRequest struct {
+	Mobile    string
+	Code      string
+	Password  string
+	Password2 string
+}
+
+// Register consumes the code and creates the user with a logged-in session.
+// It returns the user and the new session's token.
+func (s *Service) Register(ctx context.Context, r RegisterRequest) (User, string, error) {
+	if r.Mobile == "" || r.Code == "" || r.Password == "" || r.Password2 == "" {
+		return User{}, "", &Error{Kind: KindMissingParams}
+	}
+	phone, err := ParsePhone(r.Mobile, s.opts.Region)
+	if err != nil {
+		return User{}, "", err
+	}
+	if r.Password != r.Password2 {
+		return User{}, "", &Error{Kind: KindPasswordMismatch}
+	}
+	pw, err := checkPassword(r.Password)
+	if err != nil {
+		return User{}, "", err
+	}
+	if !validCode(r.Code) {
+		return User{}, "", &Error{Kind: KindBadCodeFormat}
+	}
+	// Take a hashing slot before consuming the code, so that a busy server
+	// refuses the request while the code is still good.
+	if err := s.hasher.acquire(ctx); err != nil {
+		return User{}, "", err
+	}
+	defer s.hasher.release()
+	if err := s.consumeCode(ctx, PurposeRegister, phone, r.Code); err != nil {
+		return User{}, "", err
+	}
+	now := s.Clock()
+	u := User{Phone: phone, Name: string(phone), PasswordHash: s.hasher.hash(pw), CreatedAt: now}
+	token := NewSessionToken()
+	u, err = s.Users.CreateUser(ctx, u, s.newSession(token, now))
+	if errors.Is(err, ErrDuplicate) {
+		return User{}, "", &Error{Kind: KindUserExists}
+	}
+	if err != nil {
+		return User{}, "", storeError(KindUserStore, "create user", err)
+	}
+	s.Logger.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", phone)
+	return u, token, nil
+}
+
+func validCode(c string) bool {
+	if len(c) != 6 {
+		return false
+	}
+	for _, d := range []byte(c) {
+		if d < '0' || d > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) consumeCode(ctx context.Context, purpose string, p Phone, code string) error {
+	res, err := s.Codes.CheckCode(ctx, codeKey(purpose, p), s.codeHash(purpose, p, code), s.opts.MaxCodeAttempts)
+	if err != nil {
+		return storeError(KindCodeStore, "check code", err)
+	}
+	switch res {
+	case CodeMatched:
+		return nil
+	case CodeMismatch:
+		return &Error{Kind: KindCodeWrong}
+	case CodeVoid:
+		return &Error{Kind: KindCodeVoid}
+	default:
+		return &Error{Kind: KindCodeExpired}
+	}
+}
+
+func (s *Service) newSession(token string, now time.Time) Session {
+	return Session{IDHash: SessionIDHash(token), CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.opts.SessionMaxAge)}
+}

@@ -1,0 +1,94 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// User is a registered account.
+type User struct {
+	ID           int64
+	Phone        Phone
+	Name         string
+	PasswordHash string
+	AvatarURL    string
+	CreatedAt    time.Time
+}
+
+// Session is a logged-in session as stored: only the SHA-256 of its id is kept,
+// so a leaked table cannot be replayed as cookies.
+type Session struct {
+	IDHash    []byte
+	UserID    int64
+	CreatedAt time.Time
+	LastSeen  time.Time
+	ExpiresAt time.Time
+}
+
+// UserStore keeps users. It is the final arbiter of uniqueness: CreateUser
+// returns ErrDuplicate when the number is taken.
+type UserStore interface {
+	// CreateUser inserts u and, in the same transaction, s with its UserID set
+	// to the new user's id, so a registration never leaves a user without
+	// the session the client was promised, nor a half-made user.
+	CreateUser(ctx context.Context, u User, s Session) (User, error)
+	UserByPhone(ctx context.Context, p Phone) (User, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+}
+
+// SessionStore keeps logged-in sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with idHash if it has not expired at now.
+	Session(ctx context.Context, idHash []byte, now time.Time) (Session, error)
+	TouchSession(ctx context.Context, idHash []byte, lastSeen time.Time) error
+	DeleteSession(ctx context.Context, idHash []byte) error
+}
+
+// CaptchaStore keeps captcha answers for a short time.
+type CaptchaStore interface {
+	PutCaptcha(ctx context.Context, id, answer string, ttl time.Duration) error
+	// TakeCaptcha returns the answer and deletes it in one atomic step, so an
+	// answer can be checked once only. ErrNotFound when absent or expired.
+	TakeCaptcha(ctx context.Context, id string) (string, error)
+}
+
+// CodeCheck is the outcome of checking a verification code.
+type CodeCheck int
+
+// The outcomes of CodeStore.CheckCode.
+const (
+	CodeMatched  CodeCheck = iota + 1 // the code matched and is now consumed
+	CodeMismatch                      // wrong; one attempt used
+	CodeMissing                       // no live code for the key
+	CodeVoid                          // too many wrong attempts; the code is dead
+)
+
+// CodeStore keeps hashed verification codes and the resend window of each key.
+type CodeStore interface {
+	// StartCode stores hash as the live code for key (replacing any older code
+	// and its attempt count), unless a code was started for key less than
+	// interval ago: then it stores nothing and returns the time left.
+	StartCode(ctx context.Context, key string, hash []byte, ttl, interval time.Duration) (wait time.Duration, err error)
+	// CheckCode compares hash with the live code in constant time, atomically:
+	// a match consumes the code, a mismatch counts an attempt, and the
+	// maxAttempts-th mismatch voids the code.
+	CheckCode(ctx context.Context, key string, hash []byte, maxAttempts int) (CodeCheck, error)
+	// CancelCode removes the live code and its resend window, used when the
+	// message carrying the code could not be sent.
+	CancelCode(ctx context.Context, key string) error
+}
+
+// Failures counts recent failed attempts for one key.
+type Failures struct {
+	Count int
+	Last  time.Time
+}
+
+// FailureStore counts failed attempts (logins) per key with an expiry that
+// every new failure extends.
+type FailureStore interface {
+	Failures(ctx context.Context, key string) (Failures, error)
+	AddFailure(ctx context.Context, key string, ttl time.Duration) (Failures, error)
+	ClearFailures(ctx context.Context, key string) error
+}
