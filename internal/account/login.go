@@ -145,7 +145,11 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		return User{}, &Error{Kind: KindNotLoggedIn}
 	}
 	if now.Sub(sess.LastSeen) > touchEvery {
-		if err := s.Sessions.TouchSession(ctx, idHash, now); err != nil {
+		err := s.Sessions.TouchSession(ctx, idHash, now)
+		if errors.Is(err, ErrNotFound) { // logged out meanwhile
+			return User{}, &Error{Kind: KindNotLoggedIn}
+		}
+		if err != nil {
 			return User{}, storeError(KindSessionStore, "touch session", err)
 		}
 	}

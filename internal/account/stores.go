@@ -36,7 +36,8 @@ type UserStore interface {
 	UserByID(ctx context.Context, id int64) (User, error)
 }
 
-// SessionStore keeps logged-in sessions.
+// SessionStore keeps logged-in sessions. TouchSession and DeleteSession
+// return ErrNotFound for a session that does not exist.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session with idHash if it has not expired at now.
