@@ -1,0 +1,194 @@
+// Package memstore keeps captchas, verification codes and failure counters in
+// process memory with expiry: the embedded default's store. Every
+// check-and-change happens under one shard lock, so each is atomic.
+package memstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/signupd/signupd/internal/account"
+)
+
+const shardCount = 64
+
+// Store is safe for concurrent use. Expired entries are invisible at once and
+// freed by Sweep.
+type Store struct {
+	clock  func() time.Time
+	seed   maphash.Seed
+	shards [shardCount]shard
+}
+
+type shard struct {
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+// entry is a captcha, a code or a failure counter; keys are namespaced by
+// kind, so one entry holds one of them.
+type entry struct {
+	expires time.Time
+
+	answer string // captcha
+
+	codeHash    []byte // code; nil once consumed
+	codeExpires time.Time
+	resendAt    time.Time // no new code for the key before this
+	attempts    int
+	void        bool
+
+	failures account.Failures
+}
+
+// New returns an empty store reading time from clock (time.Now when nil).
+func New(clock func() time.Time) *Store {
+	if clock == nil {
+		clock = time.Now
+	}
+	s := &Store{clock: clock, seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].entries = make(map[string]*entry)
+	}
+	return s
+}
+
+// with runs fn on key's live entry (nil if absent or expired) under the
+// shard lock and stores what fn returns (nil deletes).
+func (s *Store) with(key string, fn func(e *entry, now time.Time) *entry) {
+	sh := &s.shards[maphash.String(s.seed, key)%shardCount]
+	now := s.clock()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.entries[key]
+	if e != nil && !now.Before(e.expires) {
+		e = nil
+	}
+	if e = fn(e, now); e == nil {
+		delete(sh.entries, key)
+	} else {
+		sh.entries[key] = e
+	}
+}
+
+// Sweep frees expired entries and returns how many it freed.
+func (s *Store) Sweep() int {
+	now, n := s.clock(), 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.entries {
+			if !now.Before(e.expires) {
+				delete(sh.entries, k)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Ping reports the store's health; memory is always there.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// PutCaptcha keeps answer for id until ttl passes, replacing any older one.
+func (s *Store) PutCaptcha(_ context.Context, id, answer string, ttl time.Duration) error {
+	s.with("captcha:"+id, func(_ *entry, now time.Time) *entry {
+		return &entry{answer: answer, expires: now.Add(ttl)}
+	})
+	return nil
+}
+
+// TakeCaptcha returns and deletes id's answer.
+func (s *Store) TakeCaptcha(_ context.Context, id string) (string, error) {
+	var answer string
+	err := account.ErrNotFound
+	s.with("captcha:"+id, func(e *entry, _ time.Time) *entry {
+		if e != nil {
+			answer, err = e.answer, nil
+		}
+		return nil
+	})
+	return answer, err
+}
+
+// StartCode implements account.CodeStore.
+func (s *Store) StartCode(_ context.Context, key string, hash []byte, ttl, interval time.Duration) (time.Duration, error) {
+	var wait time.Duration
+	s.with("code:"+key, func(e *entry, now time.Time) *entry {
+		if e != nil && now.Before(e.resendAt) {
+			wait = e.resendAt.Sub(now)
+			return e
+		}
+		return &entry{
+			codeHash: hash, codeExpires: now.Add(ttl), resendAt: now.Add(interval),
+			expires: now.Add(max(ttl, interval)),
+		}
+	})
+	return wait, nil
+}
+
+// CheckCode implements account.CodeStore.
+func (s *Store) CheckCode(_ context.Context, key string, hash []byte, maxAttempts int) (account.CodeCheck, error) {
+	res := account.CodeMissing
+	s.with("code:"+key, func(e *entry, now time.Time) *entry {
+		switch {
+		case e == nil || e.codeHash == nil || !now.Before(e.codeExpires):
+			res = account.CodeMissing
+		case e.void:
+			res = account.CodeVoid
+		case subtle.ConstantTimeCompare(e.codeHash, hash) == 1:
+			res, e.codeHash = account.CodeMatched, nil
+		default:
+			res = account.CodeMismatch
+			e.attempts++
+			e.void = e.attempts >= maxAttempts
+		}
+		return e
+	})
+	return res, nil
+}
+
+// CancelCode implements account.CodeStore.
+func (s *Store) CancelCode(_ context.Context, key string) error {
+	s.with("code:"+key, func(*entry, time.Time) *entry { return nil })
+	return nil
+}
+
+// Failures implements account.FailureStore.
+func (s *Store) Failures(_ context.Context, key string) (account.Failures, error) {
+	var f account.Failures
+	err := account.ErrNotFound
+	s.with("fail:"+key, func(e *entry, _ time.Time) *entry {
+		if e != nil {
+			f, err = e.failures, nil
+		}
+		return e
+	})
+	return f, err
+}
+
+// AddFailure implements account.FailureStore.
+func (s *Store) AddFailure(_ context.Context, key string, ttl time.Duration) (account.Failures, error) {
+	var f account.Failures
+	s.with("fail:"+key, func(e *entry, now time.Time) *entry {
+		if e == nil {
+			e = &entry{}
+		}
+		e.failures.Count++
+		e.failures.Last = now
+		e.expires = now.Add(ttl)
+		f = e.failures
+		return e
+	})
+	return f, nil
+}
+
+// ClearFailures implements account.FailureStore.
+func (s *Store) ClearFailures(_ context.Context, key string) error {
+	s.with("fail:"+key, func(*entry, time.Time) *entry { return nil })
+	return nil
+}
