@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/signupd/signupd/internal/account"
+)
+
+const (
+	insertUser = `INSERT INTO users (mobile, name, password_hash, avatar_url, created_at)
+VALUES ($1, $2, $3, $4, $5) RETURNING id`
+	selectUser  = `SELECT id, mobile, name, password_hash, avatar_url, created_at FROM users`
+	userByPhone = selectUser + ` WHERE mobile = $1`
+	userByID    = selectUser + ` WHERE id = $1`
+)
+
+// CreateUser inserts u, ignoring u.ID, and s with the new user's id, in one
+// transaction. It returns account.ErrDuplicate when u.Phone is taken, and the
+// user as a read will return it: with its id and CreatedAt in UTC milliseconds.
+func (db *DB) CreateUser(ctx context.Context, u account.User, s account.Session) (account.User, error) {
+	const op = "create user"
+	u.CreatedAt = stored(u.CreatedAt)
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return account.User{}, wrap(op, err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	err = tx.QueryRowContext(ctx, insertUser,
+		string(u.Phone), u.Name, u.PasswordHash, u.AvatarURL, millis(u.CreatedAt)).Scan(&u.ID)
+	if db.dialect.isUniqueViolation(err) {
+		return account.User{}, wrap(op, account.ErrDuplicate)
+	}
+	if err != nil {
+		return account.User{}, wrap(op, err)
+	}
+	s.UserID = u.ID
+	// A clash on the session's id is not a duplicate user: it is reported
+	// as the internal error it is.
+	if _, err := tx.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
+		return account.User{}, wrap(op+": session", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return account.User{}, wrap(op, err)
+	}
+	return u, nil
+}
+
+// UserByPhone returns the user registered with p, or account.ErrNotFound.
+func (db *DB) UserByPhone(ctx context.Context, p account.Phone) (account.User, error) {
+	u, err := scanUser(db.db.QueryRowContext(ctx, userByPhone, string(p)))
+	if err != nil {
+		return account.User{}, wrap("user by phone", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with id, or account.ErrNotFound.
+func (db *DB) UserByID(ctx context.Context, id int64) (account.User, error) {
+	u, err := scanUser(db.db.QueryRowContext(ctx, userByID, id))
+	if err != nil {
+		return account.User{}, wrap("user by id", err)
+	}
+	return u, nil
+}
+
+func scanUser(row *sql.Row) (account.User, error) {
+	var (
+		u         account.User
+		phone     string
+		createdAt int64
+	)
+	err := row.Scan(&u.ID, &phone, &u.Name, &u.PasswordHash, &u.AvatarURL, &createdAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return account.User{}, account.ErrNotFound
+	}
+	if err != nil {
+		return account.User{}, err
+	}
+	u.Phone = account.Phone(phone)
+	u.CreatedAt = fromMillis(createdAt)
+	return u, nil
+}
