@@ -1,0 +1,170 @@
+// Package config loads the service's settings from the environment and from
+// flags that mirror it, and validates them once at start.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of signupd. Load fills it; nothing reads the
+// environment afterwards.
+type Config struct {
+	Addr             string
+	DatabaseURL      string
+	Secret           string
+	SMSProvider      string
+	SMSWebhookURL    string
+	SMSWebhookSecret string
+	SMSTimeout       time.Duration
+	TestCaptcha      string
+	WebRoot          string
+	RevealRegistered bool
+	AppName          string
+	Region           string
+	LogFormat        string
+	LogLevel         string
+	CookieSecure     string
+	TrustedProxies   []netip.Prefix
+	CaptchaTTL       time.Duration
+	CodeTTL          time.Duration
+	ResendInterval   time.Duration
+	CodeMaxAttempts  int
+	SessionIdle      time.Duration
+	SessionMaxAge    time.Duration
+	Argon2MemoryKiB  int
+	Argon2Time       int
+	HashConcurrency  int
+	ShutdownTimeout  time.Duration
+}
+
+// setting is one documented variable: its environment name, the flag that
+// mirrors it (empty for secrets, which must not show in process lists), its
+// default and where it goes.
+type setting struct {
+	env, flag, def, help string
+	set                  func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"SIGNUP_ADDR", "addr", "127.0.0.1:8080", "listen address host:port", str(func(c *Config) *string { return &c.Addr })},
+		{"SIGNUP_DATABASE_URL", "database-url", "sqlite:signup.db", "users and sessions: sqlite:<path>", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},
+		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "console | webhook", str(func(c *Config) *string { return &c.SMSProvider })},
+		{"SIGNUP_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: URL to POST messages to", str(func(c *Config) *string { return &c.SMSWebhookURL })},
+		{"SIGNUP_SMS_WEBHOOK_SECRET", "", "", "webhook provider: HMAC-SHA256 key (>= 16 characters)", str(func(c *Config) *string { return &c.SMSWebhookSecret })},
+		{"SIGNUP_SMS_TIMEOUT", "sms-timeout", "5s", "timeout of one SMS provider call", dur(func(c *Config) *time.Duration { return &c.SMSTimeout })},
+		{"SIGNUP_TEST_CAPTCHA_ANSWER", "test-captcha-answer", "", "fixed captcha answer, for end-to-end and load tests only", str(func(c *Config) *string { return &c.TestCaptcha })},
+		{"SIGNUP_WEB_ROOT", "web-root", "", "serve this folder's html/ and static/ instead of the built-in pages", str(func(c *Config) *string { return &c.WebRoot })},
+		{"SIGNUP_REVEAL_REGISTERED", "reveal-registered", "false", "send-code answers DATAEXIST for registered numbers, as the original did", boolean(func(c *Config) *bool { return &c.RevealRegistered })},
+		{"SIGNUP_APP_NAME", "app-name", "Signup", "name in SMS texts", str(func(c *Config) *string { return &c.AppName })},
+		{"SIGNUP_DEFAULT_REGION", "default-region", "CN", "region of numbers typed without a calling code", str(func(c *Config) *string { return &c.Region })},
+		{"SIGNUP_LOG_FORMAT", "log-format", "text", "text | json", str(func(c *Config) *string { return &c.LogFormat })},
+		{"SIGNUP_LOG_LEVEL", "log-level", "info", "debug | info | warn | error", str(func(c *Config) *string { return &c.LogLevel })},
+		{"SIGNUP_COOKIE_SECURE", "cookie-secure", "auto", "auto (Secure when the request came over TLS) | always | never", str(func(c *Config) *string { return &c.CookieSecure })},
+		{"SIGNUP_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed", prefixes},
+		{"SIGNUP_CAPTCHA_TTL", "captcha-ttl", "180s", "captcha lifetime", dur(func(c *Config) *time.Duration { return &c.CaptchaTTL })},
+		{"SIGNUP_CODE_TTL", "code-ttl", "300s", "SMS code lifetime", dur(func(c *Config) *time.Duration { return &c.CodeTTL })},
+		{"SIGNUP_RESEND_INTERVAL", "resend-interval", "60s", "least time between two codes to one number", dur(func(c *Config) *time.Duration { return &c.ResendInterval })},
+		{"SIGNUP_CODE_MAX_ATTEMPTS", "code-max-attempts", "5", "wrong guesses that void a code", integer(func(c *Config) *int { return &c.CodeMaxAttempts })},
+		{"SIGNUP_SESSION_IDLE_TIMEOUT", "session-idle-timeout", "168h", "a session unused this long ends", dur(func(c *Config) *time.Duration { return &c.SessionIdle })},
+		{"SIGNUP_SESSION_MAX_AGE", "session-max-age", "720h", "a session ends this long after login, used or not", dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })},
+		{"SIGNUP_ARGON2_MEMORY_KIB", "argon2-memory-kib", "19456", "argon2id memory per hash (KiB; OWASP minimum 19456)", integer(func(c *Config) *int { return &c.Argon2MemoryKiB })},
+		{"SIGNUP_ARGON2_TIME", "argon2-time", "2", "argon2id passes (OWASP minimum 2)", integer(func(c *Config) *int { return &c.Argon2Time })},
+		{"SIGNUP_HASH_CONCURRENCY", "hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)), "password hashes computed at once", integer(func(c *Config) *int { return &c.HashConcurrency })},
+		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	}
+}
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func dur(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration like 90s or 5m: %q", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func integer(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func prefixes(c *Config, v string) error {
+	c.TrustedProxies = nil
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return fmt.Errorf("not a CIDR like 10.0.0.0/8: %q", s)
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	return nil
+}
+
+// Load reads the settings: defaults, then the environment through getenv,
+// then flags in args (which win). It returns every problem at once.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	var errs []error
+	fs := flag.NewFlagSet("signupd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, s := range settings() {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
+		}
+		if s.flag != "" {
+			fs.Func(s.flag, fmt.Sprintf("%s (env %s, default %q)", s.help, s.env, s.def), func(v string) error { return s.set(&c, v) })
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
+	}
+	errs = append(errs, c.validate()...)
+	return c, errors.Join(errs...)
+}

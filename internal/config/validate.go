@@ -1,0 +1,133 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(env, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, a...)...))
+	}
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("SIGNUP_ADDR", "not host:port: %q", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("SIGNUP_ADDR", "port %q is not 0-65535", port)
+	} else if host == "" {
+		bad("SIGNUP_ADDR", "give a host, e.g. 127.0.0.1:%s or 0.0.0.0:%s to listen on every interface", port, port)
+	}
+	if path, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:"); !ok || path == "" {
+		bad("SIGNUP_DATABASE_URL", "want sqlite:<path>, got %q", c.DatabaseURL)
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		bad("SIGNUP_SECRET", "must be at least 32 characters (or unset, to generate one)")
+	}
+	switch c.SMSProvider {
+	case "console":
+	case "webhook":
+		if u, err := url.Parse(c.SMSWebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("SIGNUP_SMS_WEBHOOK_URL", "the webhook provider needs an http(s) URL, got %q", c.SMSWebhookURL)
+		}
+		if len(c.SMSWebhookSecret) < 16 {
+			bad("SIGNUP_SMS_WEBHOOK_SECRET", "the webhook provider needs a signing secret of at least 16 characters")
+		}
+	default:
+		bad("SIGNUP_SMS_PROVIDER", "want console or webhook, got %q", c.SMSProvider)
+	}
+	if c.TestCaptcha != "" && !alnum(c.TestCaptcha, 16) {
+		bad("SIGNUP_TEST_CAPTCHA_ANSWER", "want 1-16 letters or digits")
+	}
+	if c.Region != strings.ToUpper(c.Region) || phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
+		bad("SIGNUP_DEFAULT_REGION", "not a region code like CN or US: %q", c.Region)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("SIGNUP_LOG_FORMAT", "want text or json, got %q", c.LogFormat)
+	}
+	if _, err := c.Level(); err != nil {
+		bad("SIGNUP_LOG_LEVEL", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.CookieSecure != "auto" && c.CookieSecure != "always" && c.CookieSecure != "never" {
+		bad("SIGNUP_COOKIE_SECURE", "want auto, always or never, got %q", c.CookieSecure)
+	}
+	errs = append(errs, checkRange("SIGNUP_SMS_TIMEOUT", c.SMSTimeout, 100*time.Millisecond, time.Minute))
+	errs = append(errs, checkRange("SIGNUP_CAPTCHA_TTL", c.CaptchaTTL, 10*time.Second, time.Hour))
+	errs = append(errs, checkRange("SIGNUP_CODE_TTL", c.CodeTTL, time.Minute, 10*time.Minute))
+	errs = append(errs, checkRange("SIGNUP_RESEND_INTERVAL", c.ResendInterval, 0, time.Hour))
+	errs = append(errs, checkRange("SIGNUP_SESSION_IDLE_TIMEOUT", c.SessionIdle, time.Minute, 30*24*time.Hour))
+	errs = append(errs, checkRange("SIGNUP_SESSION_MAX_AGE", c.SessionMaxAge, time.Minute, 30*24*time.Hour))
+	errs = append(errs, checkRange("SIGNUP_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, 0, 10*time.Minute))
+	if c.CodeMaxAttempts < 1 || c.CodeMaxAttempts > 100 {
+		bad("SIGNUP_CODE_MAX_ATTEMPTS", "want 1-100, got %d", c.CodeMaxAttempts)
+	}
+	if c.Argon2MemoryKiB < 19456 || c.Argon2MemoryKiB > 4<<20 {
+		bad("SIGNUP_ARGON2_MEMORY_KIB", "want 19456 (OWASP's minimum) to 4194304, got %d", c.Argon2MemoryKiB)
+	}
+	if c.Argon2Time < 2 || c.Argon2Time > 20 {
+		bad("SIGNUP_ARGON2_TIME", "want 2 (OWASP's minimum) to 20, got %d", c.Argon2Time)
+	}
+	if c.HashConcurrency < 1 || c.HashConcurrency > 256 {
+		bad("SIGNUP_HASH_CONCURRENCY", "want 1-256, got %d", c.HashConcurrency)
+	}
+	return errs
+}
+
+func checkRange(env string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return fmt.Errorf("%s: want %v to %v, got %v", env, lo, hi, d)
+	}
+	return nil
+}
+
+func alnum(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+var errLevel = errors.New("config: unknown log level")
+
+// Level returns the slog level named by LogLevel.
+func (c Config) Level() (slog.Level, error) {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errLevel
+}
+
+// SQLitePath returns the file named by DatabaseURL.
+func (c Config) SQLitePath() string { return strings.TrimPrefix(c.DatabaseURL, "sqlite:") }
+
+// String lists the settings with secrets masked, for the start-up log.
+func (c Config) String() string {
+	masked := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(set)"
+	}
+	m := c
+	m.Secret, m.SMSWebhookSecret = masked(c.Secret), masked(c.SMSWebhookSecret)
+	return fmt.Sprintf("%+v", m)
+}
