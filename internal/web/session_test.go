@@ -1,0 +1,150 @@
+package web_test
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/web"
+)
+
+func TestLogin(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("13812345678", "correct horse")
+	other := e.newClient()
+	e.openPage(other)
+	login := func(mobile, pw string) apiAnswer {
+		return e.do(req{method: "POST", path: "/api/v1.0/sessions", client: other, body: map[string]string{"mobile": mobile, "password": pw}})
+	}
+	want(t, login("", "x"), "4103", "参数不完整")
+	want(t, login("13812345678", ""), "4103", "参数不完整")
+	want(t, login("138", "x"), "4103", "手机号格式错误")
+
+	unknown, wrong := login("13900000000", "correct horse"), login("13812345678", "wrong horse")
+	want(t, unknown, "4004", "手机号或密码错误")
+	if unknown.Errno != wrong.Errno || unknown.Errmsg != wrong.Errmsg || unknown.Status != wrong.Status {
+		t.Fatalf("unknown number %+v and wrong password %+v must answer the same", unknown, wrong)
+	}
+
+	before := e.cookie(other, "session")
+	want(t, login("13812345678", "correct horse"), "0", "登录成功")
+	if after := e.cookie(other, "session"); after == before || after == "" {
+		t.Fatal("login must rotate the session id")
+	}
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/session", client: other}), "0", "")
+}
+
+func TestLoginThrottledPerAccount(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("13812345678", "correct horse")
+	for range 5 {
+		want(t, e.login("13812345678", "wrong horse"), "4004", "")
+	}
+	a := e.login("13812345678", "correct horse")
+	want(t, a, "4201", "秒后再试")
+	if !strings.Contains(a.Errmsg, "30") {
+		t.Fatalf("errmsg %q should say 30 seconds", a.Errmsg)
+	}
+	// Another account from the same client is not held back.
+	want(t, e.login("13900000000", "whatever1"), "4004", "")
+}
+
+func TestLoginThrottledPerIP(t *testing.T) {
+	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.Login.IPFree = 3 })
+	e.openPage(e.client)
+	for i := range 3 {
+		want(t, e.login("1390000000"+string(rune('0'+i)), "whatever1"), "4004", "")
+	}
+	want(t, e.login("13900000009", "whatever1"), "4201", "秒后再试")
+}
+
+func TestLoginSuccessClearsAccountFailures(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("13812345678", "correct horse")
+	for range 4 {
+		want(t, e.login("13812345678", "wrong horse"), "4004", "")
+	}
+	want(t, e.login("13812345678", "correct horse"), "0", "")
+	for range 4 {
+		want(t, e.login("13812345678", "wrong horse"), "4004", "")
+	}
+	want(t, e.login("13812345678", "correct horse"), "0", "")
+}
+
+func TestLoginDatabaseDown(t *testing.T) {
+	e := newEnv(t)
+	e.openPage(e.client)
+	e.db.Close()
+	want(t, e.login("13812345678", "correct horse"), "4001", "用户数据存取失败")
+}
+
+func TestSessionAndLogout(t *testing.T) {
+	e := newEnv(t)
+	e.openPage(e.client)
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/session"}), "4101", "用户未登录")
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/user"}), "4101", "用户未登录")
+
+	e.signUp("13812345678", "correct horse")
+	s := e.do(req{method: "GET", path: "/api/v1.0/session"})
+	want(t, s, "0", "")
+	if s.Data["name"] != "+8613812345678" {
+		t.Fatalf("session data %+v", s.Data)
+	}
+	stolen := e.cookie(e.client, "session")
+	csrf := e.cookie(e.client, "csrf_token")
+
+	want(t, e.do(req{method: "DELETE", path: "/api/v1.0/session"}), "0", "已退出")
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/session"}), "4101", "")
+	// A copy of the cookie is dead after logout.
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/user", client: &http.Client{Jar: jarWith(e, "session", stolen)}}), "4101", "")
+	// The CSRF token survives logout: the page can log in again at once.
+	if e.cookie(e.client, "csrf_token") != csrf {
+		t.Fatal("logout changed the CSRF token")
+	}
+	want(t, e.login("13812345678", "correct horse"), "0", "")
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/user"}), "0", "")
+}
+
+func TestSessionDatabaseDown(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("13812345678", "correct horse")
+	e.db.Close()
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/session"}), "4001", "登录状态存取失败")
+	want(t, e.do(req{method: "GET", path: "/api/v1.0/user"}), "4001", "登录状态存取失败")
+	want(t, e.do(req{method: "DELETE", path: "/api/v1.0/session"}), "4001", "登录状态存取失败")
+}
+
+func jarWith(e *env, name, value string) http.CookieJar {
+	c := e.newClient()
+	c.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+	return c.Jar
+}
+
+func TestTrustedProxy(t *testing.T) {
+	// The test client is the peer 127.0.0.1: untrusted, its X-Forwarded-For
+	// is ignored, so rotating it does not escape the per-IP bucket.
+	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.Login.IPFree = 2 })
+	e.openPage(e.client)
+	for i := range 2 {
+		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever" + string(rune('0'+i))},
+			header: map[string]string{"X-Forwarded-For": "203.0.113." + string(rune('1'+i))}})
+		want(t, a, "4004", "")
+	}
+	a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000002", "password": "whatever"},
+		header: map[string]string{"X-Forwarded-For": "203.0.113.9"}})
+	want(t, a, "4201", "")
+
+	// Behind a trusted proxy, each forwarded client has its own bucket.
+	e = newEnv(t, func(o *account.Options, w *web.Options) {
+		o.Login.IPFree = 2
+		w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	e.openPage(e.client)
+	for i := range 3 {
+		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever"},
+			header: map[string]string{"X-Forwarded-For": "198.51.100.7, 203.0.113." + string(rune('1'+i))}})
+		want(t, a, "4004", "")
+	}
+}
