@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/captcha"
+	"github.com/signupd/signupd/internal/config"
+	"github.com/signupd/signupd/internal/memstore"
+	"github.com/signupd/signupd/internal/sms"
+	"github.com/signupd/signupd/internal/sqlstore"
+	"github.com/signupd/signupd/internal/web"
+	"github.com/signupd/signupd/internal/web/site"
+)
+
+// run is the whole program: it serves until ctx ends, then shuts down
+// gracefully. SMS of the console provider go to stdout, logs to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+	if cfg.TestCaptcha != "" {
+		logger.Warn("SIGNUP_TEST_CAPTCHA_ANSWER is set: every captcha has the same, known answer. " +
+			"This is for end-to-end and load tests only; never run it in production.")
+	}
+
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret, err := serverSecret(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	kv := memstore.New(nil)
+	drawer, err := captcha.NewDrawer()
+	if err != nil {
+		return err
+	}
+	if cfg.TestCaptcha != "" && drawer.WritePNG(io.Discard, cfg.TestCaptcha) != nil {
+		return fmt.Errorf("configuration:\nSIGNUP_TEST_CAPTCHA_ANSWER: want %d characters from %s, got %q",
+			captcha.AnswerLen, captcha.Alphabet, cfg.TestCaptcha)
+	}
+	pages, err := pagesFS(cfg.WebRoot)
+	if err != nil {
+		return err
+	}
+
+	opts := account.DefaultOptions()
+	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
+	opts.CaptchaTTL, opts.CodeTTL, opts.ResendInterval = cfg.CaptchaTTL, cfg.CodeTTL, cfg.ResendInterval
+	opts.MaxCodeAttempts = cfg.CodeMaxAttempts
+	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge
+	opts.Argon2.MemoryKiB, opts.Argon2.Time = uint32(cfg.Argon2MemoryKiB), uint32(cfg.Argon2Time)
+	opts.HashConcurrency = cfg.HashConcurrency
+	svc := account.NewService(account.Deps{
+		Users: db, Sessions: db, Captchas: kv, Codes: kv, Failures: kv,
+		Sender: newSender(cfg, stdout),
+		Secret: deriveKey(secret, "sms code"),
+		Answer: captchaAnswers(cfg.TestCaptcha),
+		Logger: logger,
+	}, opts)
+	handler := web.New(web.Options{
+		Accounts: svc, Captcha: drawer, Secret: deriveKey(secret, "csrf"), Logger: logger,
+		Pages: pages, BuiltIn: cfg.WebRoot == "",
+		CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies,
+		SessionMaxAge: int(cfg.SessionMaxAge / time.Second),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	go sweep(ctx, logger, kv, db)
+	return serve(ctx, logger, ln, handler, cfg.ShutdownTimeout)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	level, _ := cfg.Level()
+	o := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, o)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, o)
+	}
+	return slog.New(web.WithRequestID(h))
+}
+
+// serverSecret is SIGNUP_SECRET, or else one generated on first start and
+// kept in the database, so restarts and every instance agree on it.
+func serverSecret(ctx context.Context, cfg config.Config, db *sqlstore.DB) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	return db.Secret(ctx, fresh)
+}
+
+// deriveKey gives each use its own key, so that no value made for one
+// purpose (a CSRF token) can pass as another (a code hash).
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("signupd " + purpose))
+	return m.Sum(nil)
+}
+
+func captchaAnswers(fixed string) func() (string, error) {
+	if fixed != "" {
+		return func() (string, error) { return fixed, nil }
+	}
+	return captcha.NewAnswer
+}
+
+func newSender(cfg config.Config, stdout io.Writer) account.Sender {
+	if cfg.SMSProvider == "webhook" {
+		return sms.NewWebhook(cfg.SMSWebhookURL, []byte(cfg.SMSWebhookSecret), cfg.SMSTimeout, nil)
+	}
+	return sms.NewConsole(stdout)
+}
+
+func pagesFS(root string) (fs.FS, error) {
+	if root == "" {
+		return site.FS(), nil
+	}
+	if st, err := os.Stat(root + "/html"); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("SIGNUP_WEB_ROOT: %q has no html folder (want html/<name>.html and static/)", root)
+	}
+	return os.DirFS(root), nil
+}
+
+// sweep frees expired codes and captchas and deletes expired sessions.
+func sweep(ctx context.Context, logger *slog.Logger, kv *memstore.Store, db *sqlstore.DB) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			kv.Sweep()
+			if _, err := db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Error("delete expired sessions", "err", err)
+			}
+		}
+	}
+}
+
+func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/register.html")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
