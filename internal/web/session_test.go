@@ -3,8 +3,11 @@ package web_test
 import (
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/web"
@@ -146,5 +149,34 @@ func TestTrustedProxy(t *testing.T) {
 		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever"},
 			header: map[string]string{"X-Forwarded-For": "198.51.100.7, 203.0.113." + string(rune('1'+i))}})
 		want(t, a, "4004", "")
+	}
+}
+
+func TestLoginBusyWhenHashingSaturated(t *testing.T) {
+	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.HashConcurrency, o.HashMaxWait = 1, time.Millisecond })
+	e.openPage(e.client)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		busy  int
+		start = make(chan struct{})
+	)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			a := e.login("1390000"+strconv.Itoa(1000+i), "whatever1")
+			if a.Errno == "4500" && strings.Contains(a.Errmsg, "服务器繁忙") {
+				mu.Lock()
+				busy++
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if busy == 0 {
+		t.Fatal("16 concurrent logins on one hashing slot: none was shed as busy")
 	}
 }

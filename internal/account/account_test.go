@@ -1,0 +1,140 @@
+package account
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePhone(t *testing.T) {
+	for _, tc := range []struct {
+		raw, region string
+		want        Phone
+		kind        Kind
+	}{
+		{"13812345678", "CN", "+8613812345678", 0},
+		{" 138 1234 5678 ", "CN", "+8613812345678", 0},
+		{"+86 138-1234-5678", "CN", "+8613812345678", 0},
+		{"008613812345678", "CN", "+8613812345678", 0},
+		{"+1 201 555 0123", "CN", "+12015550123", 0}, // US numbers may be mobile or fixed
+		{"+447400123456", "CN", "+447400123456", 0},
+		{"", "CN", "", KindMissingParams},
+		{"1381234567", "CN", "", KindBadPhone},
+		{"138123456789", "CN", "", KindBadPhone},
+		{"abc", "CN", "", KindBadPhone},
+		{strings.Repeat("1", 40), "CN", "", KindBadPhone},
+		{"01012345678", "CN", "", KindNotMobile},    // Beijing fixed line
+		{"+442071838750", "CN", "", KindNotMobile},  // London fixed line
+		{"4001234567", "CN", "", KindNotMobile},     // CN shared-cost 400
+		{"+8619012345678", "CN", "+8619012345678", 0},
+	} {
+		got, err := ParsePhone(tc.raw, tc.region)
+		if got != tc.want || (tc.kind != 0) != (err != nil) || (err != nil && KindOf(err) != tc.kind) {
+			t.Errorf("ParsePhone(%q) = %q, %v; want %q, kind %d", tc.raw, got, err, tc.want, tc.kind)
+		}
+	}
+}
+
+func TestPhoneMasked(t *testing.T) {
+	for p, want := range map[Phone]string{"+8613812345678": "+86*******5678", "+12015550123": "+12*****0123", "+1234": "*****"} {
+		if got := p.Masked(); got != want {
+			t.Errorf("%s masked = %s, want %s", p, got, want)
+		}
+	}
+}
+
+func TestNewCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		c := newCode()
+		if !validCode(c) {
+			t.Fatalf("code %q is not 6 digits", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 190 {
+		t.Fatalf("only %d distinct codes in 200", len(seen))
+	}
+}
+
+func TestValidCaptchaID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"6f1c1d2e-1b7a-4c5e-9a51-0a4b2c3d4e5f": true, "1732500000000": true, "": false,
+		strings.Repeat("a", 64): true, strings.Repeat("a", 65): false, "a:b": false, "a b": false, "图": false,
+	} {
+		if validCaptchaID(id) != want {
+			t.Errorf("validCaptchaID(%q) = %v", id, !want)
+		}
+	}
+}
+
+func TestGrowingDelay(t *testing.T) {
+	for _, tc := range []struct {
+		count int
+		want  time.Duration
+	}{{0, 0}, {4, 0}, {5, 30 * time.Second}, {6, time.Minute}, {9, 8 * time.Minute}, {10, 15 * time.Minute}, {1000, 15 * time.Minute}} {
+		if got := growingDelay(tc.count, 5, 30*time.Second, 15*time.Minute); got != tc.want {
+			t.Errorf("growingDelay(%d) = %v, want %v", tc.count, got, tc.want)
+		}
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := newHasher(DefaultArgon2, 1, time.Second)
+	enc := h.hash("correct horse")
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q is not argon2id with OWASP parameters in PHC form", enc)
+	}
+	if enc == h.hash("correct horse") {
+		t.Fatal("two hashes of one password are equal: no salt")
+	}
+	for pw, want := range map[string]bool{"correct horse": true, "correct horsE": false, "": false} {
+		if ok, err := h.verify(pw, enc); ok != want || err != nil {
+			t.Errorf("verify(%q) = %v, %v; want %v", pw, ok, err, want)
+		}
+	}
+	// NFKC: a full-width spelling is the same password.
+	if ok, _ := h.verify("ｃｏｒｒｅｃｔ ｈｏｒｓｅ", enc); !ok {
+		t.Error("full-width spelling should verify after NFKC")
+	}
+	if _, err := h.verify("x", "$argon2id$v=19$garbage"); err == nil {
+		t.Error("a malformed hash must be an error")
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	for pw, ok := range map[string]bool{"1234567": false, "12345678": true, strings.Repeat("密", 128): true, strings.Repeat("密", 129): false} {
+		if _, err := checkPassword(pw); (err == nil) != ok {
+			t.Errorf("checkPassword(%d runes) = %v", len([]rune(pw)), err)
+		}
+	}
+}
+
+func TestHasherSheds(t *testing.T) {
+	h := newHasher(DefaultArgon2, 1, 10*time.Millisecond)
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := h.acquire(context.Background())
+	if KindOf(err) != KindBusy {
+		t.Fatalf("second acquire = %v, want KindBusy", err)
+	}
+	h.release()
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatalf("acquire after release = %v", err)
+	}
+}
+
+func TestMessageText(t *testing.T) {
+	for _, tc := range []struct{ purpose, locale, code, want string }{
+		{PurposeRegister, LocaleZH, "123456", "【App】您的注册验证码是123456,5分钟内有效"},
+		{PurposeRegister, LocaleEN, "123456", "Your sign-up code is 123456. It expires in 5 minutes"},
+		{PurposeAlreadyRegistered, LocaleZH, "", "已有账号"},
+		{PurposeAlreadyRegistered, LocaleEN, "", "already has an account"},
+	} {
+		if got := messageText("App", tc.purpose, tc.locale, tc.code, 5*time.Minute); !strings.Contains(got, tc.want) {
+			t.Errorf("%s/%s: %q lacks %q", tc.purpose, tc.locale, got, tc.want)
+		}
+	}
+}
