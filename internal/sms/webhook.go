@@ -145,10 +145,11 @@ func redact(s string, truncated bool, code string) string {
 	if truncated {
 		s = strings.TrimRight(s, "0123456789")
 	}
+	s = longDigits.ReplaceAllString(s, "***")
 	if code != "" {
 		s = strings.ReplaceAll(s, code, "***")
 	}
-	return longDigits.ReplaceAllString(s, "***")
+	return s
 }
 
 // VerifyWebhook checks a request made by Webhook: timestamp and signature are

@@ -139,6 +139,8 @@ func TestVerifyWebhook(t *testing.T) {
 	staleStamp, staleSig := signed(testSecret, now.Add(-6*time.Minute), body)
 	futureStamp, futureSig := signed(testSecret, now.Add(6*time.Minute), body)
 	edgeStamp, edgeSig := signed(testSecret, now.Add(-5*time.Minute), body)
+	// 300 years ahead: now.Sub saturates at the most negative Duration.
+	farStamp, farSig := signedStamp(testSecret, strconv.FormatInt(now.Unix()+300*365*86400, 10), body)
 	hugeStamp := "9223372036854775807"
 	_, hugeSig := signedStamp(testSecret, hugeStamp, body)
 	minStamp := "-9223372036854775808"
@@ -160,6 +162,7 @@ func TestVerifyWebhook(t *testing.T) {
 		{"timestamp swapped", testSecret, staleStamp, body, sig, "signature mismatch"},
 		{"stale", testSecret, staleStamp, body, staleSig, "off by"},
 		{"future", testSecret, futureStamp, body, futureSig, "off by"},
+		{"300 years ahead", testSecret, farStamp, body, farSig, "off by"},
 		{"max int64 timestamp", testSecret, hugeStamp, body, hugeSig, "off by"},
 		{"min int64 timestamp", testSecret, minStamp, body, minSig, "off by"},
 		{"malformed timestamp", testSecret, "yesterday", body, sig, "malformed timestamp"},
