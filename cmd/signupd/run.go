@@ -20,6 +20,7 @@ import (
 	"github.com/signupd/signupd/internal/captcha"
 	"github.com/signupd/signupd/internal/config"
 	"github.com/signupd/signupd/internal/memstore"
+	"github.com/signupd/signupd/internal/metrics"
 	"github.com/signupd/signupd/internal/sms"
 	"github.com/signupd/signupd/internal/sqlstore"
 	"github.com/signupd/signupd/internal/web"
@@ -72,18 +73,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge
 	opts.Argon2.MemoryKiB, opts.Argon2.Time = uint32(cfg.Argon2MemoryKiB), uint32(cfg.Argon2Time)
 	opts.HashConcurrency = cfg.HashConcurrency
+	m := metrics.New()
 	svc := account.NewService(account.Deps{
 		Users: db, Sessions: db, Captchas: kv, Codes: kv, Failures: kv,
-		Sender: newSender(cfg, stdout),
-		Secret: deriveKey(secret, "sms code"),
-		Answer: captchaAnswers(cfg.TestCaptcha),
-		Logger: logger,
+		Sender:   m.Sender(cfg.SMSProvider, newSender(cfg, stdout)),
+		Secret:   deriveKey(secret, "sms code"),
+		Answer:   captchaAnswers(cfg.TestCaptcha),
+		Logger:   logger,
+		Observer: m,
 	}, opts)
 	handler := web.New(web.Options{
 		Accounts: svc, Captcha: drawer, Secret: deriveKey(secret, "csrf"), Logger: logger,
 		Pages: pages, BuiltIn: cfg.WebRoot == "",
 		CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies,
 		SessionMaxAge: int(cfg.SessionMaxAge / time.Second),
+		Checks:        map[string]func(context.Context) error{"database": db.Ping, "store": kv.Ping},
+		Requests:      m,
+		Metrics:       m.Handler(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -164,7 +170,9 @@ func sweep(ctx context.Context, logger *slog.Logger, kv *memstore.Store, db *sql
 	}
 }
 
-func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration) error {
+// serve serves h on ln until ctx ends; then it drains: /readyz fails at once,
+// new connections are refused, and in-flight requests get grace to finish.
+func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, h *web.Server, grace time.Duration) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -182,6 +190,7 @@ func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, h http.Han
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "grace", grace)
+	h.Drain()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -24,9 +24,9 @@ func TestParsePhone(t *testing.T) {
 		{"138123456789", "CN", "", KindBadPhone},
 		{"abc", "CN", "", KindBadPhone},
 		{strings.Repeat("1", 40), "CN", "", KindBadPhone},
-		{"01012345678", "CN", "", KindNotMobile},    // Beijing fixed line
-		{"+442071838750", "CN", "", KindNotMobile},  // London fixed line
-		{"4001234567", "CN", "", KindNotMobile},     // CN shared-cost 400
+		{"01012345678", "CN", "", KindNotMobile},   // Beijing fixed line
+		{"+442071838750", "CN", "", KindNotMobile}, // London fixed line
+		{"4001234567", "CN", "", KindNotMobile},    // CN shared-cost 400
 		{"+8619012345678", "CN", "+8619012345678", 0},
 	} {
 		got, err := ParsePhone(tc.raw, tc.region)

@@ -35,6 +35,7 @@ func (s *Service) NewCaptcha(ctx context.Context, id string) (string, error) {
 	if err := s.Captchas.PutCaptcha(ctx, id, answer, s.opts.CaptchaTTL); err != nil {
 		return "", storeError(KindCaptchaStore, "put captcha", err)
 	}
+	s.Observer.CaptchaIssued()
 	return answer, nil
 }
 
@@ -46,6 +47,7 @@ func (s *Service) checkCaptcha(ctx context.Context, id, answer string) error {
 	}
 	want, err := s.Captchas.TakeCaptcha(ctx, id)
 	if errors.Is(err, ErrNotFound) {
+		s.Observer.CaptchaChecked("expired")
 		return &Error{Kind: KindCaptchaExpired}
 	}
 	if err != nil {
@@ -53,7 +55,9 @@ func (s *Service) checkCaptcha(ctx context.Context, id, answer string) error {
 	}
 	got := strings.ToUpper(strings.TrimSpace(answer))
 	if subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToUpper(want))) != 1 {
+		s.Observer.CaptchaChecked("wrong")
 		return &Error{Kind: KindCaptchaWrong}
 	}
+	s.Observer.CaptchaChecked("passed")
 	return nil
 }

@@ -79,10 +79,10 @@ func (s *Service) loginThrottle(ctx context.Context, acctKey, ipKey string) erro
 	l, now := s.opts.Login, s.Clock()
 	var wait time.Duration
 	for _, b := range []struct {
-		key   string
-		free  int
-		delay time.Duration
-	}{{acctKey, l.AccountFree, l.AccountDelay}, {ipKey, l.IPFree, l.IPDelay}} {
+		key, kind string
+		free      int
+		delay     time.Duration
+	}{{acctKey, "login_account", l.AccountFree, l.AccountDelay}, {ipKey, "login_ip", l.IPFree, l.IPDelay}} {
 		f, err := s.Failures.Failures(ctx, b.key)
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -90,7 +90,10 @@ func (s *Service) loginThrottle(ctx context.Context, acctKey, ipKey string) erro
 		if err != nil {
 			return storeError(KindThrottleStore, "read login failures", err)
 		}
-		wait = max(wait, f.Last.Add(growingDelay(f.Count, b.free, b.delay, l.MaxDelay)).Sub(now))
+		if w := f.Last.Add(growingDelay(f.Count, b.free, b.delay, l.MaxDelay)).Sub(now); w > 0 {
+			s.Observer.LimitHit(b.kind)
+			wait = max(wait, w)
+		}
 	}
 	if wait > 0 {
 		return &Error{Kind: KindLoginThrottled, Wait: wait}

@@ -77,6 +77,7 @@ type Deps struct {
 	Answer   func() (string, error) // makes captcha answers
 	Clock    func() time.Time       // nil means time.Now
 	Logger   *slog.Logger
+	Observer Observer // nil means none
 }
 
 // Service runs the sign-up flow.
@@ -94,6 +95,9 @@ func NewService(d Deps, o Options) *Service {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Observer == nil {
+		d.Observer = noObserver{}
 	}
 	h := newHasher(o.Argon2, o.HashConcurrency, o.HashMaxWait)
 	return &Service{Deps: d, opts: o, hasher: h, dummyHash: h.hash("dummy password for unknown numbers")}

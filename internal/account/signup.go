@@ -46,6 +46,7 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 		return storeError(KindCodeStore, "start code", err)
 	}
 	if wait > 0 {
+		s.Observer.LimitHit("resend_interval")
 		return &Error{Kind: KindResendWait, Wait: wait}
 	}
 	m := Message{To: phone, Purpose: PurposeRegister, Code: code, TTL: s.opts.CodeTTL, Locale: r.Locale}
@@ -135,6 +136,7 @@ func (s *Service) consumeCode(ctx context.Context, purpose string, p Phone, code
 	if err != nil {
 		return storeError(KindCodeStore, "check code", err)
 	}
+	s.Observer.CodeChecked(res.String())
 	switch res {
 	case CodeMatched:
 		return nil

@@ -65,6 +65,19 @@ const (
 	CodeVoid                          // too many wrong attempts; the code is dead
 )
 
+// String names the outcome, for logs and metrics.
+func (c CodeCheck) String() string {
+	switch c {
+	case CodeMatched:
+		return "matched"
+	case CodeMismatch:
+		return "mismatch"
+	case CodeVoid:
+		return "void"
+	}
+	return "missing"
+}
+
 // CodeStore keeps hashed verification codes and the resend window of each key.
 type CodeStore interface {
 	// StartCode stores hash as the live code for key (replacing any older code

@@ -21,6 +21,7 @@ import (
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/captcha"
 	"github.com/signupd/signupd/internal/memstore"
+	"github.com/signupd/signupd/internal/metrics"
 	"github.com/signupd/signupd/internal/sqlstore"
 	"github.com/signupd/signupd/internal/web"
 	"github.com/signupd/signupd/internal/web/site"
@@ -69,12 +70,14 @@ func (o *outbox) last(t *testing.T, phone string) account.Message {
 }
 
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	db     *sqlstore.DB
-	kv     *memstore.Store
-	sms    *outbox
-	client *http.Client // keeps cookies, like a browser
+	t       *testing.T
+	srv     *httptest.Server
+	db      *sqlstore.DB
+	kv      *memstore.Store
+	sms     *outbox
+	metrics *metrics.Metrics
+	web     *web.Server
+	client  *http.Client // keeps cookies, like a browser
 }
 
 type envOption func(*account.Options, *web.Options)
@@ -90,18 +93,25 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, kv: memstore.New(nil), sms: &outbox{}}
+	e := &env{t: t, db: db, kv: memstore.New(nil), sms: &outbox{}, metrics: metrics.New()}
 	ao := account.DefaultOptions()
-	wo := web.Options{Captcha: drawer, Secret: []byte("csrf key for tests, 32 bytes long"), Pages: site.FS(), BuiltIn: true, CookieSecure: "auto", SessionMaxAge: 3600}
+	wo := web.Options{
+		Captcha: drawer, Secret: []byte("csrf key for tests, 32 bytes long"), Pages: site.FS(), BuiltIn: true,
+		CookieSecure: "auto", SessionMaxAge: 3600,
+		Checks:   map[string]func(context.Context) error{"database": db.Ping, "store": e.kv.Ping},
+		Requests: e.metrics, Metrics: e.metrics.Handler(),
+	}
 	for _, o := range opts {
 		o(&ao, &wo)
 	}
 	wo.Accounts = account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Sender: e.sms,
-		Secret: []byte("code key for tests, 32 bytes long"),
-		Answer: func() (string, error) { return answer, nil },
+		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Sender: e.metrics.Sender("test", e.sms),
+		Observer: e.metrics,
+		Secret:   []byte("code key for tests, 32 bytes long"),
+		Answer:   func() (string, error) { return answer, nil },
 	}, ao)
-	e.srv = httptest.NewServer(web.New(wo))
+	e.web = web.New(wo)
+	e.srv = httptest.NewServer(e.web)
 	t.Cleanup(e.srv.Close)
 	e.client = e.newClient()
 	return e

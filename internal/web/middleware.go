@@ -52,10 +52,18 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					writeJSON(rec, r, http.StatusOK, replyPanic, 0, nil)
 				}
 			}
+			d := time.Since(start)
 			s.logger.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("route", r.Pattern),
 				slog.Int("status", rec.status), slog.String("errno", rec.errno),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", d))
+			if s.Requests != nil {
+				route := r.Pattern
+				if route == "" {
+					route = "unmatched"
+				}
+				s.Requests.ObserveRequest(route, rec.status, rec.errno, d)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

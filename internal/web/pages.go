@@ -57,3 +57,15 @@ func (s *Server) pageHeaders(w http.ResponseWriter) {
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	}
 }
+
+// favicon serves static/favicon.ico, where the original project kept it, and
+// an empty answer when there is none, so browsers do not log an error.
+func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
+	icon, err := fs.ReadFile(s.Pages, "static/favicon.ico")
+	if err != nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Write(icon)
+}

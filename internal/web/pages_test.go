@@ -67,6 +67,9 @@ func TestBuiltInPages(t *testing.T) {
 			t.Fatalf("%s: %d, want 404", path, resp.StatusCode)
 		}
 	}
+	if resp, _ := get(t, c, e.srv.URL+"/favicon.ico"); resp.StatusCode != 204 {
+		t.Fatalf("favicon without one: %d, want 204", resp.StatusCode)
+	}
 	a := e.do(req{method: "GET", path: "/api/v1.0/nothing"})
 	if a.Status != 404 || a.Errno != "4002" {
 		t.Fatalf("unknown API route: %+v", a)
@@ -78,6 +81,7 @@ func TestWebRoot(t *testing.T) {
 		"html/index.html":    {Data: []byte("<html>own index</html>")},
 		"html/register.html": {Data: []byte("<html>own register<script>inline()</script></html>")},
 		"static/js/main.js":  {Data: []byte("console.log(1)")},
+		"static/favicon.ico": {Data: []byte("icon")},
 	}
 	e := newEnv(t, func(_ *account.Options, w *web.Options) { w.Pages, w.BuiltIn = own, false })
 	resp, body := get(t, e.newClient(), e.srv.URL+"/")
@@ -86,6 +90,9 @@ func TestWebRoot(t *testing.T) {
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") {
 		t.Fatalf("own pages got the built-in pages' CSP %q, which would break inline scripts", csp)
+	}
+	if _, body := get(t, e.newClient(), e.srv.URL+"/favicon.ico"); body != "icon" {
+		t.Fatalf("favicon = %q", body)
 	}
 	if _, body := get(t, e.newClient(), e.srv.URL+"/static/js/main.js"); body != "console.log(1)" {
 		t.Fatalf("static = %q", body)

@@ -17,7 +17,13 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.crossOrigin(s.csrf(api)))
 	mux.HandleFunc("GET /{$}", s.page)
+	mux.HandleFunc("GET /favicon.ico", s.favicon)
 	mux.HandleFunc("GET /{name}", s.page)
 	mux.Handle("GET /static/", s.static())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	return s.observe(mux)
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
+	"time"
 
 	"github.com/signupd/signupd/internal/account"
 )
@@ -41,13 +43,23 @@ type Options struct {
 	CookieSecure   string // "auto", "always" or "never"
 	TrustedProxies []netip.Prefix
 	SessionMaxAge  int // seconds, for the cookies' Max-Age
+	// Checks are what /readyz pings, by name ("database", "redis").
+	Checks   map[string]func(context.Context) error
+	Requests RequestObserver // nil means none
+	Metrics  http.Handler    // served at /metrics; nil means no /metrics
+}
+
+// RequestObserver records each request, for metrics.
+type RequestObserver interface {
+	ObserveRequest(route string, status int, errno string, d time.Duration)
 }
 
 // Server serves the API and the pages.
 type Server struct {
 	Options
-	logger  *slog.Logger
-	handler http.Handler
+	logger   *slog.Logger
+	handler  http.Handler
+	draining atomic.Bool
 }
 
 // New returns a server for o.
@@ -59,6 +71,10 @@ func New(o Options) *Server {
 	s.handler = s.routes()
 	return s
 }
+
+// Drain makes /readyz fail, so load balancers stop sending new requests
+// while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

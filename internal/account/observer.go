@@ -1,0 +1,20 @@
+package account
+
+// Observer is told of the flow's events, for metrics. Results and kinds are
+// short fixed words, fit for metric labels.
+type Observer interface {
+	CaptchaIssued()
+	// CaptchaChecked: "passed", "wrong" or "expired".
+	CaptchaChecked(result string)
+	// CodeChecked: "matched", "mismatch", "missing" or "void".
+	CodeChecked(result string)
+	// LimitHit: "resend_interval", "login_account" or "login_ip".
+	LimitHit(kind string)
+}
+
+type noObserver struct{}
+
+func (noObserver) CaptchaIssued()        {}
+func (noObserver) CaptchaChecked(string) {}
+func (noObserver) CodeChecked(string)    {}
+func (noObserver) LimitHit(string)       {}
