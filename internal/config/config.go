@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Addr             string
 	DatabaseURL      string
+	RedisURL         string
 	Secret           string
 	SMSProvider      string
 	SMSWebhookURL    string
@@ -56,7 +57,8 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"SIGNUP_ADDR", "addr", "127.0.0.1:8080", "listen address host:port", str(func(c *Config) *string { return &c.Addr })},
-		{"SIGNUP_DATABASE_URL", "database-url", "sqlite:signup.db", "users and sessions: sqlite:<path>", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"SIGNUP_DATABASE_URL", "database-url", "sqlite:signup.db", "users and sessions: sqlite:<path> or postgres://...", str(func(c *Config) *string { return &c.DatabaseURL })},
+		{"SIGNUP_REDIS_URL", "redis-url", "", "captchas, codes and counters in Redis (redis://, rediss://, redis-cluster://, redis-sentinel://); in process memory when unset", str(func(c *Config) *string { return &c.RedisURL })},
 		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},
 		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "console | webhook", str(func(c *Config) *string { return &c.SMSProvider })},
 		{"SIGNUP_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: URL to POST messages to", str(func(c *Config) *string { return &c.SMSWebhookURL })},

@@ -25,8 +25,11 @@ func (c *Config) validate() []error {
 	} else if host == "" {
 		bad("SIGNUP_ADDR", "give a host, e.g. 127.0.0.1:%s or 0.0.0.0:%s to listen on every interface", port, port)
 	}
-	if path, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:"); !ok || path == "" {
-		bad("SIGNUP_DATABASE_URL", "want sqlite:<path>, got %q", c.DatabaseURL)
+	if !validDatabaseURL(c.DatabaseURL) {
+		bad("SIGNUP_DATABASE_URL", "want sqlite:<path> or postgres://user:password@host:port/database, got %q", redactURL(c.DatabaseURL))
+	}
+	if c.RedisURL != "" && !validRedisURL(c.RedisURL) {
+		bad("SIGNUP_REDIS_URL", "want redis://host:port, rediss://..., redis-cluster://host1:port1,host2:port2 or redis-sentinel://host1:port1,host2:port2/master, got %q", redactURL(c.RedisURL))
 	}
 	if c.Secret != "" && len(c.Secret) < 32 {
 		bad("SIGNUP_SECRET", "must be at least 32 characters (or unset, to generate one)")
@@ -116,8 +119,37 @@ func (c Config) Level() (slog.Level, error) {
 	return 0, errLevel
 }
 
-// SQLitePath returns the file named by DatabaseURL.
-func (c Config) SQLitePath() string { return strings.TrimPrefix(c.DatabaseURL, "sqlite:") }
+func validDatabaseURL(s string) bool {
+	if path, ok := strings.CutPrefix(s, "sqlite:"); ok {
+		return path != ""
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") && u.Host != ""
+}
+
+func validRedisURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "redis-cluster", "rediss-cluster", "redis-sentinel", "rediss-sentinel":
+		return true
+	}
+	return false
+}
+
+// redactURL hides a password in a URL for messages and logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			return "(redacted)" + s[i:]
+		}
+		return s
+	}
+	return u.Redacted()
+}
 
 // String lists the settings with secrets masked, for the start-up log.
 func (c Config) String() string {
@@ -129,5 +161,7 @@ func (c Config) String() string {
 	}
 	m := c
 	m.Secret, m.SMSWebhookSecret = masked(c.Secret), masked(c.SMSWebhookSecret)
-	return fmt.Sprintf("%+v", m)
+	m.DatabaseURL, m.RedisURL = redactURL(c.DatabaseURL), redactURL(c.RedisURL)
+	type plain Config // without this String method, so %+v does not recurse
+	return fmt.Sprintf("%+v", plain(m))
 }
