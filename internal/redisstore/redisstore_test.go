@@ -1,0 +1,410 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/account/accounttest"
+	"github.com/signupd/signupd/internal/redisstore"
+	"github.com/signupd/signupd/internal/testserver"
+)
+
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
+// prefix returns a key prefix no other test uses, so tests sharing a server
+// may run in parallel.
+func prefix() string { return "test-" + rand.Text()[:16] + ":" }
+
+// open opens a Store on url with a prefix of its own, closed at cleanup.
+func open(tb testing.TB, url, prefix string) *redisstore.Store {
+	tb.Helper()
+	s, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s
+}
+
+func clusterURL(c *testserver.RedisCluster) string {
+	return "redis-cluster://" + strings.Join(c.Addrs, ",")
+}
+
+func TestContract(t *testing.T) {
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		url := testserver.SharedRedis(t).URL()
+		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		url := clusterURL(testserver.SharedRedisCluster(t))
+		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+	})
+}
+
+// TestKeys pins the key layout and checks that expiries are set on the
+// server, where every instance sees the same clock.
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	srv := testserver.SharedRedis(t)
+	p := prefix()
+	s := open(t, srv.URL(), p)
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { raw.Close() })
+	ctx := t.Context()
+
+	if err := s.PutCaptcha(ctx, "id-1", "ABCD", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCode(ctx, "register:+8613812345678", []byte("h"), 2*time.Second, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddFailure(ctx, "login:+8613812345678", 4*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for key, ttl := range map[string]time.Duration{
+		p + "signup:captcha:{id-1}":                 3 * time.Second,
+		p + "signup:code:{register:+8613812345678}": 5 * time.Second, // the longer of ttl and interval
+		p + "signup:fail:{login:+8613812345678}":    4 * time.Second,
+	} {
+		got, err := raw.PTTL(ctx, key).Result()
+		if err != nil || got <= ttl-time.Second || got > ttl {
+			t.Errorf("PTTL %s = %v, %v; want about %v", key, got, err, ttl)
+		}
+	}
+	f, _ := raw.HGetAll(ctx, p+"signup:code:{register:+8613812345678}").Result()
+	for _, field := range []string{"hash", "attempts", "void", "code_expires", "resend_at"} {
+		if _, ok := f[field]; !ok {
+			t.Errorf("code hash lacks field %q: %v", field, f)
+		}
+	}
+}
+
+func TestBadTTL(t *testing.T) {
+	t.Parallel()
+	s := open(t, testserver.SharedRedis(t).URL(), prefix())
+	if err := s.PutCaptcha(t.Context(), "x", "ABCD", 0); err == nil {
+		t.Error("PutCaptcha with ttl 0 succeeded")
+	}
+	if _, err := s.StartCode(t.Context(), "x", []byte("h"), -time.Second, 0); err == nil {
+		t.Error("StartCode with a negative ttl succeeded")
+	}
+	if _, err := s.AddFailure(t.Context(), "x", 0); err == nil {
+		t.Error("AddFailure with ttl 0 succeeded")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, url := range []string{
+		"",
+		"localhost:6379",
+		"http://user:s3cret@localhost:6379",
+		"redis://user:s3cret@localhost:6379/x",
+		"redis://user:s3cret@h1:6379,h2:6379",
+		"redis-cluster://user:s3cret@h1:6379/2",
+		"redis-sentinel://user:s3cret@h1:26379",
+		"redis://user:s3cret@localhost:6379?dial_timeout=3",
+	} {
+		_, err := redisstore.Open(ctx, url, redisstore.Options{})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", url)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "redisstore: open: ") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) error = %q; want a redisstore: open: prefix and no password", url, err)
+		}
+	}
+	if _, err := redisstore.Open(ctx, testserver.SharedRedis(t).URL(), redisstore.Options{Prefix: "a{b}:"}); err == nil {
+		t.Error("Open accepted a prefix with a hash tag")
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
+	r := testserver.NewRedis(t)
+	r.Stop(t) // its port is now closed
+	url := strings.Replace(r.URL(), "redis://", "redis://user:s3cret@", 1)
+	begin := time.Now()
+	_, err := redisstore.Open(t.Context(), url, redisstore.Options{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), r.Addr) {
+		t.Errorf("Open on a dead server: %v; want an error naming the address, not the password", err)
+	}
+	if d := time.Since(begin); d > 1500*time.Millisecond {
+		t.Errorf("Open on a dead server took %v", d)
+	}
+}
+
+// TestOpenHung opens a "Redis" that accepts connections and never answers,
+// as a stopped (SIGSTOP) or overloaded server would: the read timeout, not
+// the caller's patience, must end the wait.
+func TestOpenHung(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	begin := time.Now()
+	_, err = redisstore.Open(t.Context(), "redis://"+l.Addr().String(), redisstore.Options{})
+	d := time.Since(begin)
+	t.Logf("Open on a hung server: %v after %v", err, d.Round(time.Millisecond))
+	if err == nil {
+		t.Fatal("Open on a server that never answers succeeded")
+	}
+	if d > 1500*time.Millisecond {
+		t.Errorf("Open on a hung server took %v; want under 1.5s", d)
+	}
+}
+
+// methods calls every method of s once, each in its own fresh state.
+func methods(s *redisstore.Store) map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
+		"Ping":       s.Ping,
+		"PutCaptcha": func(ctx context.Context) error { return s.PutCaptcha(ctx, "c", "ABCD", time.Minute) },
+		"TakeCaptcha": func(ctx context.Context) error {
+			_, err := s.TakeCaptcha(ctx, "c")
+			return err
+		},
+		"StartCode": func(ctx context.Context) error {
+			_, err := s.StartCode(ctx, "k", []byte("h"), time.Minute, 0)
+			return err
+		},
+		"CheckCode": func(ctx context.Context) error {
+			_, err := s.CheckCode(ctx, "k", []byte("h"), 5)
+			return err
+		},
+		"CancelCode": func(ctx context.Context) error { return s.CancelCode(ctx, "k") },
+		"AddFailure": func(ctx context.Context) error {
+			_, err := s.AddFailure(ctx, "f", time.Minute)
+			return err
+		},
+		"Failures": func(ctx context.Context) error {
+			_, err := s.Failures(ctx, "f")
+			return err
+		},
+		"ClearFailures": func(ctx context.Context) error { return s.ClearFailures(ctx, "f") },
+	}
+}
+
+// order runs the methods so that each one's precondition holds when Redis is up.
+var order = []string{"Ping", "PutCaptcha", "TakeCaptcha", "StartCode", "CheckCode",
+	"CancelCode", "AddFailure", "Failures", "ClearFailures"}
+
+// TestRedisDownAndBack stops a Redis under a live Store: every method must
+// fail fast rather than hang a request, and once Redis is back the same
+// Store must work again without being reopened.
+func TestRedisDownAndBack(t *testing.T) {
+	t.Parallel()
+	r := testserver.NewRedis(t)
+	s := open(t, r.URL(), prefix())
+	calls := methods(s)
+	for _, name := range order {
+		if err := calls[name](t.Context()); err != nil {
+			t.Fatalf("%s before the stop: %v", name, err)
+		}
+	}
+
+	r.Stop(t)
+	for _, name := range order {
+		begin := time.Now()
+		err := calls[name](t.Context())
+		d := time.Since(begin)
+		t.Logf("%s with Redis down: %v after %v", name, err, d.Round(time.Millisecond))
+		if err == nil || !strings.HasPrefix(err.Error(), "redisstore: ") {
+			t.Errorf("%s with Redis down = %v; want a redisstore error", name, err)
+		}
+		if d > 1500*time.Millisecond {
+			t.Errorf("%s with Redis down took %v; want under 1.5s", name, d)
+		}
+	}
+
+	// Production traffic keeps failing while Redis is down, which puts the
+	// pool into its fail-fast state; coming back must still work from there.
+	for range 50 {
+		if s.Ping(t.Context()) == nil {
+			t.Fatal("Ping succeeded with Redis down")
+		}
+	}
+
+	r.Start(t)
+	back := time.Now()
+	for s.Ping(t.Context()) != nil {
+		if time.Since(back) > 10*time.Second {
+			t.Fatal("the Store did not reconnect within 10s of Redis starting again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("reconnected %v after Redis started again", time.Since(back).Round(time.Millisecond))
+	for _, name := range order {
+		if err := calls[name](t.Context()); err != nil {
+			t.Errorf("%s after Redis came back: %v", name, err)
+		}
+	}
+}
+
+// TestStartAcrossInstances has three Stores, three clients like three
+// signupd instances, start one key's code at once: exactly one start wins.
+func TestStartAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url, p := testserver.SharedRedis(t).URL(), prefix()
+	stores := []*redisstore.Store{open(t, url, p), open(t, url, p), open(t, url, p)}
+	var (
+		wg      sync.WaitGroup
+		starts  atomic.Int32
+		errs    = make(chan error, 90)
+		release = make(chan struct{})
+	)
+	for i := range 90 {
+		wg.Go(func() {
+			<-release
+			wait, err := stores[i%3].StartCode(t.Context(), "register:+8613812345678",
+				[]byte(fmt.Sprint(i)), time.Minute, time.Minute)
+			if err != nil {
+				errs <- err
+			} else if wait == 0 {
+				starts.Add(1)
+			}
+		})
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := starts.Load(); n != 1 {
+		t.Fatalf("%d starts succeeded across 3 instances, want exactly 1", n)
+	}
+	// Every instance sees the same window.
+	for i, s := range stores {
+		wait, err := s.StartCode(t.Context(), "register:+8613812345678", []byte("x"), time.Minute, time.Minute)
+		if err != nil || wait <= 0 || wait > time.Minute {
+			t.Errorf("instance %d: start = %v, %v; want a wait within a minute", i, wait, err)
+		}
+	}
+}
+
+func TestNotFoundIsWrapped(t *testing.T) {
+	t.Parallel()
+	s := open(t, testserver.SharedRedis(t).URL(), prefix())
+	_, err := s.TakeCaptcha(t.Context(), "none")
+	if !errors.Is(err, account.ErrNotFound) || !strings.HasPrefix(err.Error(), "redisstore: take captcha: ") {
+		t.Errorf("TakeCaptcha on nothing = %v", err)
+	}
+	_, err = s.Failures(t.Context(), "none")
+	if !errors.Is(err, account.ErrNotFound) || !strings.HasPrefix(err.Error(), "redisstore: failures: ") {
+		t.Errorf("Failures on nothing = %v", err)
+	}
+}
+
+func BenchmarkStartCode(b *testing.B) {
+	s := open(b, testserver.SharedRedis(b).URL(), prefix())
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4) // 4 goroutines per CPU: calls spend most of their time waiting on Redis
+	b.RunParallel(func(pb *testing.PB) {
+		key := fmt.Sprint("register:+86138", n.Add(1)) // interval 0: every start succeeds
+		for pb.Next() {
+			if _, err := s.StartCode(context.Background(), key, hash, time.Minute, 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkCheckCode(b *testing.B) {
+	s := open(b, testserver.SharedRedis(b).URL(), prefix())
+	wrong := []byte("0123456789abcdef0123456789abcdef")
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4) // 4 goroutines per CPU: calls spend most of their time waiting on Redis
+	b.RunParallel(func(pb *testing.PB) {
+		key := fmt.Sprint("register:+86138", n.Add(1))
+		if _, err := s.StartCode(context.Background(), key, []byte("right"), time.Hour, 0); err != nil {
+			b.Error(err)
+			return
+		}
+		for pb.Next() { // a mismatch, counted, never voiding: the write path
+			if _, err := s.CheckCode(context.Background(), key, wrong, math.MaxInt32); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkTakeCaptcha(b *testing.B) {
+	s := open(b, testserver.SharedRedis(b).URL(), prefix())
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprint("captcha-", i)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(ids)); i = next.Add(1) - 1 {
+				if err := s.PutCaptcha(context.Background(), ids[i], "ABCD", time.Minute); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	next.Store(0)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.TakeCaptcha(context.Background(), ids[next.Add(1)-1]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
