@@ -1,13 +1,21 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -18,10 +26,12 @@ type dialect struct {
 	name   string // also the folder of its migrations under migrations/
 	driver string // the database/sql driver name
 	goose  goose.Dialect
-	// gooseOptions are the engine's own migration options, such as a
-	// PostgreSQL advisory-lock session locker so that instances starting
-	// together migrate one at a time.
-	gooseOptions []goose.ProviderOption
+	// configure sizes the connection pool.
+	configure func(*sql.DB)
+	// lockMigrations makes instances that start together on one database
+	// migrate one at a time: it returns goose options that take the lock,
+	// or takes one itself and returns how to release it.
+	lockMigrations func(ctx context.Context, t target) (opts []goose.ProviderOption, unlock func(), err error)
 	// isUniqueViolation reports whether err is a unique or primary-key
 	// violation, judged by the driver's error code.
 	isUniqueViolation func(err error) bool
@@ -32,21 +42,27 @@ type target struct {
 	dialect dialect
 	dsn     string // for the driver
 	name    string // for errors: the engine and where, never a password
+	path    string // the SQLite file; empty for a server
 }
 
-// parseURL returns the database a URL names. Errors name the scheme at most,
-// never the whole URL, which may hold a password.
+const wantURL = "want sqlite:<path> or postgres://..."
+
+// parseURL returns the database a URL names. Errors never show the whole
+// URL, which may hold a password.
 func parseURL(url string) (target, error) {
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok || scheme == "" {
-		return target{}, errors.New("database URL has no scheme (want sqlite:<path>)")
+		return target{}, fmt.Errorf("database URL has no scheme (%s)", wantURL)
 	}
 	switch scheme {
 	case "sqlite":
 		dsn, err := sqliteDSN(rest)
-		return target{dialect: sqliteDialect(), dsn: dsn, name: "sqlite " + rest}, err
+		return target{dialect: sqliteDialect(), dsn: dsn, name: "sqlite " + rest, path: rest}, err
+	case "postgres", "postgresql":
+		dsn, name, err := postgresDSN(url)
+		return target{dialect: postgresDialect(), dsn: dsn, name: name}, err
 	default:
-		return target{}, fmt.Errorf("unsupported database URL scheme %q (want sqlite:<path>)", scheme)
+		return target{}, fmt.Errorf("unsupported database URL scheme %q (%s)", scheme, wantURL)
 	}
 }
 
@@ -55,6 +71,8 @@ func sqliteDialect() dialect {
 		name:              "sqlite",
 		driver:            "sqlite",
 		goose:             goose.DialectSQLite3,
+		configure:         func(*sql.DB) {},
+		lockMigrations:    lockSQLiteMigrations,
 		isUniqueViolation: sqliteUniqueViolation,
 	}
 }
@@ -87,6 +105,19 @@ func sqliteDSN(path string) (string, error) {
 	return path + "?" + sqliteParams, nil
 }
 
+// lockSQLiteMigrations takes an exclusive lock on "<path>.lock", held from
+// the first connection until goose is done. Without it, processes opening a
+// new file together each find the first migration pending, and all but one
+// fail on "table already exists": goose decides what is pending before the
+// transaction that applies it. Switching a new file to WAL on the first
+// connection can also fail with SQLITE_BUSY, without waiting, when another
+// process is doing the same. The lock file is left in place: removing it
+// would let a later process lock a new file while another held the old one.
+func lockSQLiteMigrations(ctx context.Context, t target) ([]goose.ProviderOption, func(), error) {
+	unlock, err := lockFile(ctx, t.path+".lock")
+	return nil, unlock, err
+}
+
 func sqliteUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -94,4 +125,85 @@ func sqliteUniqueViolation(err error) bool {
 	}
 	code := e.Code()
 	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func postgresDialect() dialect {
+	return dialect{
+		name:              "postgres",
+		driver:            "pgx",
+		goose:             goose.DialectPostgres,
+		configure:         configurePostgres,
+		lockMigrations:    lockPostgresMigrations,
+		isUniqueViolation: postgresUniqueViolation,
+	}
+}
+
+// postgresConnectTimeout bounds each connection attempt, so that a dead or
+// unreachable server fails a request at once instead of at the TCP timeout.
+const postgresConnectTimeout = "2" // seconds, as libpq's connect_timeout
+
+// postgresDSN returns the URL given to pgx, with a connect_timeout unless the
+// URL sets one, and the name errors show: scheme, user, host and database,
+// without the password or the query (which may hold one too).
+func postgresDSN(raw string) (dsn, name string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the URL, password and all.
+		return "", "", errors.New("postgres URL does not parse (it is not shown: it may hold a password)")
+	}
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		shown.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if !q.Has("connect_timeout") {
+		q.Set("connect_timeout", postgresConnectTimeout)
+		u.RawQuery = q.Encode()
+	}
+	// pgx checks the settings without the passwords, so that its error,
+	// which quotes the URL and masks passwords only on a best-effort basis,
+	// has none to show.
+	check := *u
+	check.User = shown.User
+	q.Del("password")
+	q.Del("sslpassword")
+	check.RawQuery = q.Encode()
+	if _, err := pgx.ParseConfig(check.String()); err != nil {
+		return "", "", err
+	}
+	return u.String(), shown.String(), nil
+}
+
+// configurePostgres sizes the pool for a small service running as several
+// instances on one server: each keeps a few connections warm, and at 20 at
+// most, four or five instances fit PostgreSQL's default max_connections of
+// 100.
+func configurePostgres(db *sql.DB) {
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	// Connections are renewed now and then, so that a failover or a
+	// changed DNS name is followed without a restart.
+	db.SetConnMaxLifetime(time.Hour)
+}
+
+// lockPostgresMigrations has goose hold a session-level advisory lock while
+// it migrates, so that instances starting together migrate one at a time
+// and the rest then find nothing pending. Advisory locks are per database.
+// goose polls for the lock; once a second is the shortest period it takes.
+func lockPostgresMigrations(context.Context, target) ([]goose.ProviderOption, func(), error) {
+	l, err := lock.NewPostgresSessionLocker(
+		lock.WithLockTimeout(1, 300), // retry every second for 5 minutes
+		lock.WithUnlockTimeout(1, 10),
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []goose.ProviderOption{goose.WithSessionLocker(l)}, func() {}, nil
+}
+
+// postgresUniqueViolation reports a unique_violation, SQLSTATE 23505.
+func postgresUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
 }

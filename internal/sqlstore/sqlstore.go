@@ -1,8 +1,8 @@
 // Package sqlstore keeps users, sessions and server settings in SQL: SQLite
-// now, PostgreSQL next. It implements account.UserStore and
-// account.SessionStore with hand-written queries that serve every engine;
-// what differs between engines is kept in dialect.go and in the per-engine
-// migrations under migrations/.
+// for one process, PostgreSQL for several instances on one database. It
+// implements account.UserStore and account.SessionStore with hand-written
+// queries that serve every engine; what differs between engines is kept in
+// dialect.go and in the per-engine migrations under migrations/.
 //
 // Times are stored as unix milliseconds and read back in UTC.
 package sqlstore
@@ -29,35 +29,71 @@ type DB struct {
 	dialect dialect
 }
 
-// Open connects to the database at url ("sqlite:<path>") and brings its
-// schema up to date before returning.
+// Open connects to the database at url and brings its schema up to date
+// before returning, as Migrate does. The url is "sqlite:<path>" or a
+// PostgreSQL URL, "postgres://user:password@host:port/database?sslmode=...";
+// a PostgreSQL URL without connect_timeout gets one of 2 seconds.
 func Open(ctx context.Context, url string) (*DB, error) {
-	t, err := parseURL(url)
+	t, sqlDB, err := openMigrated(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open: %w", err)
-	}
-	sqlDB, err := sql.Open(t.dialect.driver, t.dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
-	}
-	if err := migrate(ctx, sqlDB, t.dialect); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("sqlstore: migrate %s: %w", t.name, err)
+		return nil, err
 	}
 	return &DB{db: sqlDB, dialect: t.dialect}, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+// Migrate brings the schema of the database at url up to date, then closes
+// the connection. Instances that migrate one database at the same moment
+// take turns: a PostgreSQL advisory lock, or a lock on the file
+// "<path>.lock" beside a SQLite database.
+func Migrate(ctx context.Context, url string) error {
+	t, sqlDB, err := openMigrated(ctx, url)
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// openMigrated opens the database at url, checks that it answers and
+// migrates it, all under the dialect's migration lock: a new SQLite file
+// takes a lock to switch to WAL on its first connection too.
+func openMigrated(ctx context.Context, url string) (target, *sql.DB, error) {
+	t, err := parseURL(url)
+	if err != nil {
+		return target{}, nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	lockOpts, unlock, err := t.dialect.lockMigrations(ctx, t)
+	if err != nil {
+		return target{}, nil, fmt.Errorf("sqlstore: lock %s for migration: %w", t.name, err)
+	}
+	defer unlock()
+	sqlDB, err := sql.Open(t.dialect.driver, t.dsn)
+	if err != nil {
+		return target{}, nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
+	}
+	t.dialect.configure(sqlDB)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return target{}, nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
+	}
+	if err := migrate(ctx, sqlDB, t.dialect, lockOpts); err != nil {
+		sqlDB.Close()
+		return target{}, nil, fmt.Errorf("sqlstore: migrate %s: %w", t.name, err)
+	}
+	return t, sqlDB, nil
+}
+
+// migrate applies the pending migrations of d to db; lockOpts are the
+// dialect's goose options for its migration lock.
+func migrate(ctx context.Context, db *sql.DB, d dialect, lockOpts []goose.ProviderOption) error {
 	fsys, err := fs.Sub(migrations, "migrations/"+d.name)
 	if err != nil {
 		return err
 	}
 	// The provider is not closed: its Close would close db.
-	opts := append([]goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}, d.gooseOptions...)
+	opts := append([]goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}, lockOpts...)
 	p, err := goose.NewProvider(d.goose, db, fsys, opts...)
 	if err != nil {
 		return err

@@ -14,12 +14,36 @@ import (
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/account/accounttest"
 	"github.com/signupd/signupd/internal/sqlstore"
+	"github.com/signupd/signupd/internal/testserver"
 )
 
-// openFile opens the SQLite database at path and closes it when t ends.
-func openFile(t *testing.T, path string) *sqlstore.DB {
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
+// backends are the engines every test runs on; fresh returns the URL of a
+// new, empty database of t's own.
+var backends = []struct {
+	name  string
+	fresh func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "signup.db") }},
+	{"postgres", func(t *testing.T) string { return testserver.SharedPostgres(t).Database(t) }},
+}
+
+// eachBackend runs test on every backend in parallel, each on a fresh
+// database.
+func eachBackend(t *testing.T, test func(t *testing.T, url string)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b.fresh(t))
+		})
+	}
+}
+
+// open opens the database at url and closes it when t ends.
+func open(t *testing.T, url string) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlstore.Open(t.Context(), "sqlite:"+path)
+	db, err := sqlstore.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +55,14 @@ func openFile(t *testing.T, path string) *sqlstore.DB {
 	return db
 }
 
-func openTemp(t *testing.T) *sqlstore.DB {
-	return openFile(t, filepath.Join(t.TempDir(), "signup.db"))
-}
-
 func TestUserStore(t *testing.T) {
-	accounttest.TestUserStore(t, func(t *testing.T) accounttest.UserSessionStore { return openTemp(t) })
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			accounttest.TestUserStore(t, func(t *testing.T) accounttest.UserSessionStore { return open(t, b.fresh(t)) })
+		})
+	}
 }
 
 var now = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
@@ -50,88 +76,177 @@ func newSession(id string, userID int64, ttl time.Duration) account.Session {
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "signup.db")
-	db, err := sqlstore.Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.CreateUser(ctx, newUser("+8613812345678"), newSession("s1", 0, time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := t.Context()
+		db, err := sqlstore.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := db.CreateUser(ctx, newUser("+8613812345678"), newSession("s1", 0, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 
-	db = openFile(t, path)
-	got, err := db.UserByPhone(ctx, "+8613812345678")
-	if err != nil || got != u {
-		t.Fatalf("after reopen: %+v, %v; want %+v", got, err, u)
-	}
-	if got.CreatedAt.Location() != time.UTC {
-		t.Errorf("created at in %v, want UTC", got.CreatedAt.Location())
-	}
-	sess, err := db.Session(ctx, []byte("s1"), now)
-	if err != nil || sess.UserID != u.ID || !sess.ExpiresAt.Equal(now.Add(time.Hour)) {
-		t.Fatalf("session after reopen: %+v, %v", sess, err)
-	}
+		db = open(t, url)
+		got, err := db.UserByPhone(ctx, "+8613812345678")
+		if err != nil || got != u {
+			t.Fatalf("after reopen: %+v, %v; want %+v", got, err, u)
+		}
+		if got.CreatedAt.Location() != time.UTC {
+			t.Errorf("created at in %v, want UTC", got.CreatedAt.Location())
+		}
+		sess, err := db.Session(ctx, []byte("s1"), now)
+		if err != nil || sess.UserID != u.ID || !sess.ExpiresAt.Equal(now.Add(time.Hour)) {
+			t.Fatalf("session after reopen: %+v, %v", sess, err)
+		}
+	})
 }
 
 func TestSecret(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "signup.db")
-	db := openFile(t, path)
-	first := []byte("first-secret-0123456789abcdef")
-	got, err := db.Secret(ctx, first)
-	if err != nil || !bytes.Equal(got, first) {
-		t.Fatalf("first call = %q, %v; want the fresh secret", got, err)
-	}
-	if got, err := db.Secret(ctx, []byte("second")); err != nil || !bytes.Equal(got, first) {
-		t.Fatalf("second call = %q, %v; want the stored secret", got, err)
-	}
-	if _, err := db.Secret(ctx, nil); err == nil {
-		t.Fatal("empty fresh secret accepted")
-	}
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx := t.Context()
+		db := open(t, url)
+		first := []byte("first-secret-0123456789abcdef")
+		got, err := db.Secret(ctx, first)
+		if err != nil || !bytes.Equal(got, first) {
+			t.Fatalf("first call = %q, %v; want the fresh secret", got, err)
+		}
+		if got, err := db.Secret(ctx, []byte("second")); err != nil || !bytes.Equal(got, first) {
+			t.Fatalf("second call = %q, %v; want the stored secret", got, err)
+		}
+		if _, err := db.Secret(ctx, nil); err == nil {
+			t.Fatal("empty fresh secret accepted")
+		}
 
-	// Another instance on the same database, or this one restarted, agrees.
-	other := openFile(t, path)
-	if got, err := other.Secret(ctx, []byte("third")); err != nil || !bytes.Equal(got, first) {
-		t.Fatalf("after reopen = %q, %v; want the stored secret", got, err)
-	}
+		// Another instance on the same database, or this one restarted, agrees.
+		other := open(t, url)
+		if got, err := other.Secret(ctx, []byte("third")); err != nil || !bytes.Equal(got, first) {
+			t.Fatalf("after reopen = %q, %v; want the stored secret", got, err)
+		}
+	})
 }
 
+// TestSecretRace has two instances on one fresh database each ask for the
+// secret with a fresh value of their own, all at once: every call must get
+// the one value that was stored.
 func TestSecretRace(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "signup.db")
-	dbs := []*sqlstore.DB{openFile(t, path), openFile(t, path)}
-	const n = 20
-	got := make([][]byte, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { got[i], errs[i] = dbs[i%2].Secret(t.Context(), []byte{byte(i + 1)}) })
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		dbs := []*sqlstore.DB{open(t, url), open(t, url)}
+		const n = 8
+		got := make([][]byte, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				got[i], errs[i] = dbs[i%2].Secret(t.Context(), []byte{byte(i + 1)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || len(got[i]) != 1 || !bytes.Equal(got[i], got[0]) {
+				t.Fatalf("call %d = %x, %v; call 0 = %x", i, got[i], errs[i], got[0])
+			}
+		}
+	})
+}
+
+// TestConcurrentFirstOpen starts several instances on one new database at
+// the same moment: each must open it, and the schema must be migrated once.
+func TestConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		const n = 8
+		dbs := make([]*sqlstore.DB, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				dbs[i], errs[i] = sqlstore.Open(t.Context(), url)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, db := range dbs {
+			if db != nil {
+				t.Cleanup(func() { db.Close() })
+			}
+			if errs[i] != nil {
+				t.Errorf("open %d: %v", i, errs[i])
+			}
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+		checkMigratedOnce(t, dbs[0])
+		u, err := dbs[1].CreateUser(t.Context(), newUser("+8613812345678"), newSession("s", 0, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := dbs[n-1].UserByID(t.Context(), u.ID); err != nil || got != u {
+			t.Fatalf("user from another instance = %+v, %v; want %+v", got, err, u)
+		}
+	})
+}
+
+// checkMigratedOnce checks that goose recorded each migration version once,
+// in order, from its initial version 0 on.
+func checkMigratedOnce(t *testing.T, db *sqlstore.DB) {
+	t.Helper()
+	versions, err := db.AppliedVersions(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || !bytes.Equal(got[i], got[0]) {
-			t.Fatalf("call %d = %x, %v; call 0 = %x", i, got[i], errs[i], got[0])
+	if len(versions) < 2 || versions[0] != 0 {
+		t.Fatalf("applied versions %v, want 0 and at least one migration", versions)
+	}
+	for i := 1; i < len(versions); i++ {
+		if versions[i] <= versions[i-1] {
+			t.Fatalf("applied versions %v: a version applied twice or out of order", versions)
 		}
 	}
 }
 
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		for range 2 { // the second finds nothing to do
+			if err := sqlstore.Migrate(t.Context(), url); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := open(t, url)
+		checkMigratedOnce(t, db)
+		if _, err := db.CreateUser(t.Context(), newUser("+8613812345678"), newSession("s", 0, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestOpenRejects(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	notDB := filepath.Join(dir, "not.db")
 	if err := os.WriteFile(notDB, bytes.Repeat([]byte("not a database "), 100), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Port 1 on 127.0.0.1 refuses connections at once.
 	tests := []struct {
 		url, want string
 	}{
 		{"", "no scheme"},
 		{"signup.db", "no scheme"},
 		{"mysql://root@localhost/signup", `scheme "mysql"`},
-		{"postgres://signup:hunter2@localhost/signup", `scheme "postgres"`},
 		{"sqlite:", "no file path"},
 		{"sqlite::memory:", "in-memory"},
 		{"sqlite:file:signup.db", "file: URI"},
@@ -139,6 +254,13 @@ func TestOpenRejects(t *testing.T) {
 		{"sqlite:" + filepath.Join(dir, "missing", "signup.db"), "no such file or directory"},
 		{"sqlite:" + dir, "open sqlite " + dir + ": unable to open"},
 		{"sqlite:" + notDB, "open sqlite " + notDB + ": "},
+		{"postgres://signup:hunter2@127.0.0.1:1/signup", "open postgres://signup@127.0.0.1:1/signup: "},
+		{"postgresql://signup:hunter2@127.0.0.1:1/signup?sslmode=disable", "open postgresql://signup@127.0.0.1:1/signup: "},
+		{"postgres://127.0.0.1:1/signup?password=hunter2", "open postgres://127.0.0.1:1/signup: "},
+		{"postgres://signup:hunter2@127.0.0.1:port/signup", "does not parse"},
+		{"postgres://signup:hunter2@127.0.0.1:1/signup?connect_timeout=soon", "invalid connect_timeout"},
+		{"postgres://signup@127.0.0.1:1/signup?password=hunter2&sslpassword=hunter2&sslmode=sometimes", "sslmode"},
+		{"postgres://signup:hunter2@127.0.0.1:1/signup?sslmode=sometimes", "sslmode"},
 	}
 	for _, tt := range tests {
 		db, err := sqlstore.Open(t.Context(), tt.url)
@@ -147,29 +269,43 @@ func TestOpenRejects(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", tt.url)
 			continue
 		}
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "sqlstore: ") || !strings.Contains(msg, tt.want) {
-			t.Errorf("Open(%q) = %q, want it to say %q", tt.url, msg, tt.want)
-		}
-		if strings.Contains(msg, "hunter2") {
-			t.Errorf("Open(%q) = %q: the error shows the password", tt.url, msg)
+		for _, err := range []error{err, sqlstore.Migrate(t.Context(), tt.url)} {
+			if err == nil {
+				t.Errorf("Migrate(%q) succeeded", tt.url)
+				continue
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "sqlstore: ") || !strings.Contains(msg, tt.want) {
+				t.Errorf("%q: error %q, want it to say %q", tt.url, msg, tt.want)
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("%q: error %q shows the password", tt.url, msg)
+			}
 		}
 	}
 }
 
 func TestOpenCanceled(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "signup.db"))
-	if err == nil {
-		db.Close()
-		t.Fatal("Open with a canceled context succeeded")
-	}
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		db, err := sqlstore.Open(ctx, url)
+		if err == nil {
+			db.Close()
+			t.Fatal("Open with a canceled context succeeded")
+		}
+	})
 }
 
 func TestClosedDB(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, testClosedDB)
+}
+
+func testClosedDB(t *testing.T, url string) {
 	ctx := t.Context()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "signup.db"))
+	db, err := sqlstore.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +339,13 @@ func TestClosedDB(t *testing.T) {
 }
 
 func TestCreateSessionErrors(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, testCreateSessionErrors)
+}
+
+func testCreateSessionErrors(t *testing.T, url string) {
 	ctx := t.Context()
-	db := openTemp(t)
+	db := open(t, url)
 	u, err := db.CreateUser(ctx, newUser("+8613812345678"), newSession("taken", 0, time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +368,13 @@ func TestCreateSessionErrors(t *testing.T) {
 }
 
 func TestDeleteExpiredSessions(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, testDeleteExpiredSessions)
+}
+
+func testDeleteExpiredSessions(t *testing.T, url string) {
 	ctx := t.Context()
-	db := openTemp(t)
+	db := open(t, url)
 	u, err := db.CreateUser(ctx, newUser("+8613812345678"), newSession("live", 0, time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +408,10 @@ func TestDeleteExpiredSessions(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
-	if err := openTemp(t).Ping(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		if err := open(t, url).Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
