@@ -21,6 +21,7 @@ import (
 	"github.com/signupd/signupd/internal/config"
 	"github.com/signupd/signupd/internal/memstore"
 	"github.com/signupd/signupd/internal/metrics"
+	"github.com/signupd/signupd/internal/redisstore"
 	"github.com/signupd/signupd/internal/sms"
 	"github.com/signupd/signupd/internal/sqlstore"
 	"github.com/signupd/signupd/internal/web"
@@ -28,8 +29,12 @@ import (
 )
 
 // run is the whole program: it serves until ctx ends, then shuts down
-// gracefully. SMS of the console provider go to stdout, logs to stderr.
+// gracefully, or with the argument "migrate" it migrates the database and
+// exits. SMS of the console provider go to stdout, logs to stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -52,7 +57,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	kv := memstore.New(nil)
+	kv, kvName, err := openKV(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer kv.Close()
 	drawer, err := captcha.NewDrawer()
 	if err != nil {
 		return err
@@ -87,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Pages: pages, BuiltIn: cfg.WebRoot == "",
 		CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies,
 		SessionMaxAge: int(cfg.SessionMaxAge / time.Second),
-		Checks:        map[string]func(context.Context) error{"database": db.Ping, "store": kv.Ping},
+		Checks:        map[string]func(context.Context) error{"database": db.Ping, kvName: kv.Ping},
 		Requests:      m,
 		Metrics:       m.Handler(),
 	})
@@ -98,6 +107,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	go sweep(ctx, logger, kv, db)
 	return serve(ctx, logger, ln, handler, cfg.ShutdownTimeout)
+}
+
+// migrate brings the database schema up to date. Every start does this too,
+// under a lock, so running it first is optional: it lets a deployment migrate
+// once before rolling out new instances.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	if err := sqlstore.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "signupd: database schema is up to date")
+	return nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -153,8 +180,35 @@ func pagesFS(root string) (fs.FS, error) {
 	return os.DirFS(root), nil
 }
 
-// sweep frees expired codes and captchas and deletes expired sessions.
-func sweep(ctx context.Context, logger *slog.Logger, kv *memstore.Store, db *sqlstore.DB) {
+// kvStore keeps captchas, codes and counters: Redis in production, process
+// memory in the embedded default.
+type kvStore interface {
+	account.CaptchaStore
+	account.CodeStore
+	account.FailureStore
+	Ping(context.Context) error
+	Close() error
+}
+
+// memKV is the in-process store, which needs no closing.
+type memKV struct{ *memstore.Store }
+
+func (memKV) Close() error { return nil }
+
+func openKV(ctx context.Context, redisURL string) (kvStore, string, error) {
+	if redisURL == "" {
+		return memKV{memstore.New(nil)}, "memory", nil
+	}
+	rs, err := redisstore.Open(ctx, redisURL, redisstore.Options{})
+	if err != nil {
+		return nil, "", err
+	}
+	return rs, "redis", nil
+}
+
+// sweep frees expired codes and captchas held in memory (Redis expires its
+// own) and deletes expired sessions.
+func sweep(ctx context.Context, logger *slog.Logger, kv kvStore, db *sqlstore.DB) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -162,7 +216,9 @@ func sweep(ctx context.Context, logger *slog.Logger, kv *memstore.Store, db *sql
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			kv.Sweep()
+			if mem, ok := kv.(memKV); ok {
+				mem.Sweep()
+			}
 			if _, err := db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 				logger.Error("delete expired sessions", "err", err)
 			}

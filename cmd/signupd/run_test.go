@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signupd/signupd/internal/testserver"
 )
 
 // client is a browser-like API client of one instance.
@@ -167,5 +169,34 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(in.URL + "/register.html"); err == nil {
 		t.Fatal("still serving after shutdown")
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	for name, url := range map[string]string{
+		"SQLite":     "sqlite:" + filepath.Join(t.TempDir(), "migrate.db"),
+		"PostgreSQL": testserver.SharedPostgres(t).Database(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			getenv := func(k string) string { return map[string]string{"SIGNUP_DATABASE_URL": url}[k] }
+			for range 2 { // a second run finds nothing to do
+				if err := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !strings.Contains(out.String(), "up to date") {
+				t.Fatalf("output %q", out.String())
+			}
+			// The migrated database serves at once.
+			in := startSignupd(t, "", map[string]string{"SIGNUP_DATABASE_URL": url})
+			c := newClient(t, in.URL)
+			c.signUp(in, "13812345678", "+8613812345678", "correct horse")
+		})
+	}
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string {
+		return map[string]string{"SIGNUP_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"}[k]
+	}, io.Discard, io.Discard); err == nil {
+		t.Fatal("migrating an unreachable database succeeded")
 	}
 }
