@@ -41,10 +41,12 @@ type peer struct {
 	http *http.Client
 }
 
-func (c *cluster) peer(i int) *peer {
+func newPeer(base string) *peer {
 	jar, _ := cookiejar.New(nil)
-	return &peer{base: c.instances[i%len(c.instances)].URL, http: &http.Client{Jar: jar}}
+	return &peer{base: base, http: &http.Client{Jar: jar}}
 }
+
+func (c *cluster) peer(i int) *peer { return newPeer(c.instances[i%len(c.instances)].URL) }
 
 // get fetches a page or a captcha and fails unless it got one.
 func (p *peer) get(path string) error {

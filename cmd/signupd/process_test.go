@@ -60,11 +60,11 @@ func startProcess(t *testing.T, env map[string]string) *instance {
 			t.Errorf("signupd process: %v\n%s", err, in.stderr)
 		}
 	})
-	listening := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	listening := regexp.MustCompile(`msg=listening addr=(\S+)|"msg":"listening","addr":"([^"]+)"`)
 	deadline := time.After(30 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(in.stderr.String()); m != nil {
-			in.URL = "http://" + m[1]
+			in.URL = "http://" + m[1] + m[2]
 			return in
 		}
 		select {
