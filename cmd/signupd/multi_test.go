@@ -24,8 +24,11 @@ type cluster struct {
 
 func startCluster(t *testing.T, redisURL string) *cluster {
 	env := map[string]string{
-		"SIGNUP_REDIS_URL":    redisURL,
-		"SIGNUP_DATABASE_URL": testserver.SharedPostgres(t).Database(t),
+		// Three race-instrumented processes saturate two cores; this test is
+		// about atomicity, so it must not fail on a slow answer.
+		"SIGNUP_REDIS_TIMEOUT": "5s",
+		"SIGNUP_REDIS_URL":     redisURL,
+		"SIGNUP_DATABASE_URL":  testserver.SharedPostgres(t).Database(t),
 	}
 	c := &cluster{t: t}
 	for range 3 {

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	kv, kvName, err := openKV(ctx, cfg.RedisURL)
+	kv, kvName, err := openKV(ctx, cfg.RedisURL, cfg.RedisTimeout)
 	if err != nil {
 		return err
 	}
@@ -195,11 +195,13 @@ type memKV struct{ *memstore.Store }
 
 func (memKV) Close() error { return nil }
 
-func openKV(ctx context.Context, redisURL string) (kvStore, string, error) {
+func openKV(ctx context.Context, redisURL string, timeout time.Duration) (kvStore, string, error) {
 	if redisURL == "" {
 		return memKV{memstore.New(nil)}, "memory", nil
 	}
-	rs, err := redisstore.Open(ctx, redisURL, redisstore.Options{})
+	rs, err := redisstore.Open(ctx, redisURL, redisstore.Options{
+		ReadTimeout: timeout, WriteTimeout: timeout, DialTimeout: 2 * timeout, PoolTimeout: 2 * timeout,
+	})
 	if err != nil {
 		return nil, "", err
 	}

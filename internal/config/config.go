@@ -20,6 +20,7 @@ type Config struct {
 	Addr             string
 	DatabaseURL      string
 	RedisURL         string
+	RedisTimeout     time.Duration
 	Secret           string
 	SMSProvider      string
 	SMSWebhookURL    string
@@ -60,6 +61,7 @@ func settings() []setting {
 		{"SIGNUP_DATABASE_URL", "database-url", "sqlite:signup.db", "users and sessions: sqlite:<path> or postgres://...", str(func(c *Config) *string { return &c.DatabaseURL })},
 		{"SIGNUP_REDIS_URL", "redis-url", "", "captchas, codes and counters in Redis (redis://, rediss://, redis-cluster://, redis-sentinel://); in process memory when unset", str(func(c *Config) *string { return &c.RedisURL })},
 		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},
+		{"SIGNUP_REDIS_TIMEOUT", "redis-timeout", "500ms", "Redis read and write timeout (dial and pool waits get twice as long)", dur(func(c *Config) *time.Duration { return &c.RedisTimeout })},
 		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "console | webhook", str(func(c *Config) *string { return &c.SMSProvider })},
 		{"SIGNUP_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: URL to POST messages to", str(func(c *Config) *string { return &c.SMSWebhookURL })},
 		{"SIGNUP_SMS_WEBHOOK_SECRET", "", "", "webhook provider: HMAC-SHA256 key (>= 16 characters)", str(func(c *Config) *string { return &c.SMSWebhookSecret })},

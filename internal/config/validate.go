@@ -61,6 +61,7 @@ func (c *Config) validate() []error {
 	if c.CookieSecure != "auto" && c.CookieSecure != "always" && c.CookieSecure != "never" {
 		bad("SIGNUP_COOKIE_SECURE", "want auto, always or never, got %q", c.CookieSecure)
 	}
+	errs = append(errs, checkRange("SIGNUP_REDIS_TIMEOUT", c.RedisTimeout, 10*time.Millisecond, 30*time.Second))
 	errs = append(errs, checkRange("SIGNUP_SMS_TIMEOUT", c.SMSTimeout, 100*time.Millisecond, time.Minute))
 	errs = append(errs, checkRange("SIGNUP_CAPTCHA_TTL", c.CaptchaTTL, 10*time.Second, time.Hour))
 	errs = append(errs, checkRange("SIGNUP_CODE_TTL", c.CodeTTL, time.Minute, 10*time.Minute))
