@@ -64,12 +64,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	u, token, err := s.Accounts.Register(r.Context(), account.RegisterRequest{
 		Mobile: req.Mobile, Code: req.SMSCode, Password: req.Password, Password2: req.Password2,
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.setSession(w, r, token)
-	writeOK(w, r, text{"注册成功", "Registered"}, map[string]any{"user_id": u.ID, "name": u.Name})
+	s.loggedIn(w, r, u, token, err, text{"注册成功", "Registered"})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -83,12 +78,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	u, token, err := s.Accounts.Login(r.Context(), account.LoginRequest{
 		Mobile: req.Mobile, Password: req.Password, ClientIP: s.clientIP(r),
 	})
+	s.loggedIn(w, r, u, token, err, text{"登录成功", "Logged in"})
+}
+
+// loggedIn answers a registration or login: on success the client gets the
+// new session id (the old one is dead) and the CSRF token bound to it.
+func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, u account.User, token string, err error, msg text) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.setSession(w, r, token)
-	writeOK(w, r, text{"登录成功", "Logged in"}, map[string]any{"user_id": u.ID, "name": u.Name})
+	writeOK(w, r, msg, map[string]any{"user_id": u.ID, "name": u.Name})
 }
 
 func (s *Server) checkSession(w http.ResponseWriter, r *http.Request) {
