@@ -16,6 +16,10 @@ const (
 // Message is one SMS to send. Text is complete and contains nothing the user
 // typed but the number it goes to.
 type Message struct {
+	// ID names the message for its whole life: every retry reuses it, and
+	// providers that accept an idempotency key get it, so a retry after a
+	// lost answer does not send twice.
+	ID      string
 	To      Phone
 	Purpose string
 	Code    string // empty for notices
@@ -26,7 +30,7 @@ type Message struct {
 
 // LogValue keeps the code and the full number out of logs.
 func (m Message) LogValue() slog.Value {
-	return slog.GroupValue(slog.Any("to", m.To), slog.String("purpose", m.Purpose), slog.String("locale", m.Locale))
+	return slog.GroupValue(slog.String("id", m.ID), slog.Any("to", m.To), slog.String("purpose", m.Purpose), slog.String("locale", m.Locale))
 }
 
 // Sender delivers a message through an SMS provider.

@@ -103,6 +103,9 @@ func (w *Webhook) Send(ctx context.Context, m account.Message) error {
 	req.Header.Set("User-Agent", webhookUserAgent)
 	req.Header.Set(headerTimestamp, ts)
 	req.Header.Set(headerSignature, signaturePrefix+hex.EncodeToString(sign(w.secret, ts, body)))
+	if m.ID != "" {
+		req.Header.Set("Idempotency-Key", m.ID)
+	}
 
 	// The number and code travel in the body, never in the URL, so the
 	// *url.Error the client returns cannot carry them.
@@ -121,17 +124,23 @@ func (w *Webhook) Send(ctx context.Context, m account.Message) error {
 
 // statusError describes a non-2xx answer by its status and at most
 // maxErrorBody bytes of its body, with anything that could be the code or a
-// phone number (a provider may echo the request) taken out.
+// phone number (a provider may echo the request) taken out, classified by
+// status: 408, 429 and 5xx are retried, other 4xx are not.
 func statusError(resp *http.Response, code string) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
 	truncated := len(b) > maxErrorBody
 	if truncated {
 		b = b[:maxErrorBody]
 	}
+	err := fmt.Errorf("status %d", resp.StatusCode)
 	if snippet := redact(string(b), truncated, code); snippet != "" {
-		return fmt.Errorf("sms: webhook: status %d: %q", resp.StatusCode, snippet)
+		err = fmt.Errorf("status %d: %q", resp.StatusCode, snippet)
 	}
-	return fmt.Errorf("sms: webhook: status %d", resp.StatusCode)
+	return &Failure{
+		Provider: "webhook", Code: strconv.Itoa(resp.StatusCode), Err: err,
+		Permanent:  httpStatusPermanent(resp.StatusCode),
+		RetryAfter: retryAfterHeader(resp.Header, time.Now()),
+	}
 }
 
 // longDigits matches what could be a code or a phone number. Provider error

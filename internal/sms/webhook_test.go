@@ -198,7 +198,7 @@ func TestWebhookErrorStatus(t *testing.T) {
 		t.Fatal("Send got nil error for a 500 answer")
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "sms: webhook: status 500") || !strings.Contains(msg, "provider error 1016") {
+	if !strings.HasPrefix(msg, "sms: webhook: transient failure 500: status 500") || !strings.Contains(msg, "provider error 1016") {
 		t.Errorf("err = %q, want the status and the start of the body", msg)
 	}
 	if strings.Contains(msg, "TAIL") || len(msg) > 300 {
@@ -287,6 +287,43 @@ func assertNoSecrets(t *testing.T, err error) {
 	for _, s := range []string{"123456", "13812345678"} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("err = %q contains %q", err, s)
+		}
+	}
+}
+
+func TestWebhookClassifiesAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		permanent  bool
+		wait       time.Duration
+	}{
+		{http.StatusBadRequest, "", true, 0},
+		{http.StatusUnauthorized, "", true, 0},
+		{http.StatusRequestTimeout, "", false, 0},
+		{http.StatusTooManyRequests, "7", false, 7 * time.Second},
+		{http.StatusBadGateway, "", false, 0},
+		{http.StatusServiceUnavailable, "2", false, 2 * time.Second},
+	} {
+		var key string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key = r.Header.Get("Idempotency-Key")
+			if tc.retryAfter != "" {
+				w.Header().Set("Retry-After", tc.retryAfter)
+			}
+			w.WriteHeader(tc.status)
+		}))
+		m := registerMessage("+8613812345678")
+		m.ID = "msg-42"
+		err := sms.NewWebhook(srv.URL, testSecret, 2*time.Second, nil).Send(context.Background(), m)
+		srv.Close()
+		if err == nil || sms.IsPermanent(err) != tc.permanent || sms.RetryAfter(err) != tc.wait {
+			t.Errorf("status %d: err %v, permanent %v, retry after %v; want permanent %v, %v",
+				tc.status, err, sms.IsPermanent(err), sms.RetryAfter(err), tc.permanent, tc.wait)
+		}
+		if key != "msg-42" {
+			t.Errorf("status %d: Idempotency-Key %q, want the message id", tc.status, key)
 		}
 	}
 }
