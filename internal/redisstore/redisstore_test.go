@@ -46,6 +46,10 @@ func clusterURL(c *testserver.RedisCluster) string {
 	return "redis-cluster://" + strings.Join(c.Addrs, ",")
 }
 
+func sentinelURL(s *testserver.RedisSentinel) string {
+	return "redis-sentinel://" + strings.Join(s.Addrs, ",") + "/" + s.Master
+}
+
 func TestContract(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
@@ -55,6 +59,11 @@ func TestContract(t *testing.T) {
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
 		url := clusterURL(testserver.SharedRedisCluster(t))
+		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+	})
+	t.Run("sentinel", func(t *testing.T) {
+		t.Parallel()
+		url := sentinelURL(testserver.SharedRedisSentinel(t))
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
 	})
 }
@@ -281,6 +290,76 @@ func TestRedisDownAndBack(t *testing.T) {
 			t.Errorf("%s after Redis came back: %v", name, err)
 		}
 	}
+}
+
+// TestSentinelFailover fails a Sentinel deployment over under a live Store:
+// within a few seconds the same Store, not reopened, starts and checks codes
+// on the new master, where a code started before the failover still is.
+func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
+	d := testserver.NewRedisSentinel(t)
+	p := prefix()
+	s := open(t, sentinelURL(d), p)
+	ctx := t.Context()
+	const before = "register:+8613812345678"
+	if wait, err := s.StartCode(ctx, before, []byte("before"), time.Minute, 0); err != nil || wait != 0 {
+		t.Fatalf("StartCode before the failover = %v, %v", wait, err)
+	}
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: d.Addrs[0]})
+	t.Cleanup(func() { sentinel.Close() })
+	masterAddr := func() string {
+		a, err := sentinel.GetMasterAddrByName(ctx, d.Master).Result()
+		if err != nil || len(a) != 2 {
+			t.Fatalf("GET-MASTER-ADDR-BY-NAME = %v, %v", a, err)
+		}
+		return net.JoinHostPort(a[0], a[1])
+	}
+	old := masterAddr()
+
+	d.Failover(t)
+	master := masterAddr()
+	if master == old {
+		t.Fatalf("master still %s after the failover", old)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: master})
+	t.Cleanup(func() { raw.Close() })
+
+	// Until the Store hears of the switch, a pooled connection may still
+	// reach the old master, which takes writes until the sentinels make it
+	// a replica: a round counts only once its key is on the new master.
+	begin := time.Now()
+	for round := 0; ; round++ {
+		err := startAndCheck(ctx, s, fmt.Sprint("register:+86139", round))
+		if err == nil {
+			n, rawErr := raw.Exists(ctx, p+"signup:code:{"+fmt.Sprint("register:+86139", round)+"}").Result()
+			if rawErr != nil || n != 1 {
+				err = fmt.Errorf("the code is not on the new master %s: %d, %v", master, n, rawErr)
+			}
+		}
+		if err == nil {
+			break
+		}
+		t.Logf("round %d, %v after the failover: %v", round, time.Since(begin).Round(time.Millisecond), err)
+		if time.Since(begin) > 5*time.Second {
+			t.Fatal("the Store did not work on the new master within 5s of the failover")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the Store worked on the new master %v after the failover", time.Since(begin).Round(time.Millisecond))
+	if got, err := s.CheckCode(ctx, before, []byte("before"), 5); err != nil || got != account.CodeMatched {
+		t.Errorf("CheckCode on the code started before the failover = %v, %v; want a match", got, err)
+	}
+}
+
+// startAndCheck starts a code on key and checks it.
+func startAndCheck(ctx context.Context, s *redisstore.Store, key string) error {
+	if wait, err := s.StartCode(ctx, key, []byte("right"), time.Minute, 0); err != nil || wait != 0 {
+		return fmt.Errorf("StartCode = %v, %v", wait, err)
+	}
+	if got, err := s.CheckCode(ctx, key, []byte("right"), 5); err != nil || got != account.CodeMatched {
+		return fmt.Errorf("CheckCode = %v, %v; want a match", got, err)
+	}
+	return nil
 }
 
 // TestStartAcrossInstances has three Stores, three clients like three

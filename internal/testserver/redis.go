@@ -144,9 +144,42 @@ func (r *Redis) close() error {
 // redisDo sends one command and returns a simple, integer or bulk string
 // reply; enough RESP to probe a server without a client library.
 func redisDo(addr string, args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	reply, err := redisCall(addr, args...)
 	if err != nil {
 		return "", err
+	}
+	s, ok := reply.(string)
+	if !ok {
+		return "", fmt.Errorf("redis: %s: unexpected reply %v", args[0], reply)
+	}
+	return s, nil
+}
+
+// redisDoList sends one command whose reply is an array of strings, as
+// SENTINEL GET-MASTER-ADDR-BY-NAME's is; a null reply is an empty list.
+func redisDoList(addr string, args ...string) ([]string, error) {
+	reply, err := redisCall(addr, args...)
+	if err != nil || reply == nil {
+		return nil, err
+	}
+	items, ok := reply.([]any)
+	if !ok {
+		return nil, fmt.Errorf("redis: %s: unexpected reply %v", args[0], reply)
+	}
+	list := make([]string, len(items))
+	for i, item := range items {
+		if list[i], ok = item.(string); !ok {
+			return nil, fmt.Errorf("redis: %s: unexpected reply %v", args[0], reply)
+		}
+	}
+	return list, nil
+}
+
+// redisCall sends one command and returns its reply as readReply does.
+func redisCall(addr string, args ...string) (any, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(2 * time.Second))
@@ -156,32 +189,50 @@ func redisDo(addr string, args ...string) (string, error) {
 		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
 	}
 	if _, err := io.WriteString(conn, req.String()); err != nil {
-		return "", err
+		return nil, err
 	}
-	rd := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn))
+}
+
+// readReply reads one RESP2 reply: a string (simple, integer or bulk), nil
+// (a null bulk string or array), or an array of these as []any. An error
+// reply is returned as an error.
+func readReply(rd *bufio.Reader) (any, error) {
 	line, err := rd.ReadString('\n')
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", errors.New("redis: empty reply")
+		return nil, errors.New("redis: empty reply")
 	}
 	switch line[0] {
 	case '+', ':':
 		return line[1:], nil
 	case '-':
-		return "", fmt.Errorf("redis: %s", line[1:])
-	case '$':
+		return nil, fmt.Errorf("redis: %s", line[1:])
+	case '$', '*':
 		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("redis: unexpected reply %q", line)
+		if err != nil || n < -1 {
+			break
 		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(rd, buf); err != nil {
-			return "", err
+		if n == -1 {
+			return nil, nil
 		}
-		return string(buf[:n]), nil
+		if line[0] == '$' {
+			buf := make([]byte, n+2)
+			if _, err := io.ReadFull(rd, buf); err != nil {
+				return nil, err
+			}
+			return string(buf[:n]), nil
+		}
+		items := make([]any, n)
+		for i := range items {
+			if items[i], err = readReply(rd); err != nil {
+				return nil, err
+			}
+		}
+		return items, nil
 	}
-	return "", fmt.Errorf("redis: unexpected reply %q", line)
+	return nil, fmt.Errorf("redis: unexpected reply %q", line)
 }

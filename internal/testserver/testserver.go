@@ -5,11 +5,12 @@
 //
 //	func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
 //
-// Shared servers (SharedRedis, SharedRedisCluster, SharedPostgres) start on
-// first use, once per test binary, and Main stops them. Tests sharing one
-// must isolate themselves (a key prefix, a database of their own). Dedicated
-// servers (NewRedis, NewPostgres) belong to one test and stop in its
-// t.Cleanup; they are for fault tests that Stop and Start them.
+// Shared servers (SharedRedis, SharedRedisCluster, SharedRedisSentinel,
+// SharedPostgres) start on first use, once per test binary, and Main stops
+// them. Tests sharing one must isolate themselves (a key prefix, a database
+// of their own). Dedicated servers (NewRedis, NewRedisSentinel, NewPostgres)
+// belong to one test and stop in its t.Cleanup; they are for fault tests
+// that Stop and Start them or fail them over.
 //
 // A missing server binary skips the test, or fails it when CI is "true".
 package testserver

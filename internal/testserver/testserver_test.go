@@ -140,6 +140,108 @@ func TestSharedRedisCluster(t *testing.T) {
 	}
 }
 
+// reportedMaster asks the sentinel at addr, through redis-cli, where the
+// master is.
+func reportedMaster(t *testing.T, addr, name string) string {
+	t.Helper()
+	out := mustRedisCLI(t, addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
+	host, port, ok := strings.Cut(out, "\n")
+	if !ok {
+		t.Fatalf("%s: SENTINEL GET-MASTER-ADDR-BY-NAME %s = %q", addr, name, out)
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// eventually retries check every 50ms until it succeeds or 10s pass.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %v after 10s", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSharedRedisSentinel(t *testing.T) {
+	t.Parallel()
+	s := SharedRedisSentinel(t)
+	if len(s.Addrs) != 3 || s.Master != "signup" {
+		t.Fatalf("Addrs %v, Master %q; want 3 sentinels and master signup", s.Addrs, s.Master)
+	}
+	master := reportedMaster(t, s.Addrs[0], s.Master)
+	for _, addr := range s.Addrs {
+		if !strings.HasPrefix(addr, "127.0.0.1:") {
+			t.Errorf("sentinel at %s, want 127.0.0.1", addr)
+		}
+		if got := reportedMaster(t, addr, s.Master); got != master {
+			t.Errorf("%s reports master %s, %s reports %s", addr, got, s.Addrs[0], master)
+		}
+		info := mustRedisCLI(t, addr, "INFO", "sentinel")
+		if want := "master0:name=signup,status=ok,address=" + master + ",slaves=1,sentinels=3"; !strings.Contains(info, want) {
+			t.Errorf("%s: INFO sentinel lacks %s:\n%s", addr, want, info)
+		}
+	}
+	role := strings.Fields(mustRedisCLI(t, master, "ROLE"))
+	if len(role) < 4 || role[0] != "master" || role[2] != "127.0.0.1" {
+		t.Fatalf("ROLE on the master = %q, want a master with one replica on 127.0.0.1", role)
+	}
+	replica := net.JoinHostPort(role[2], role[3])
+	if out, err := redisCLI(t, replica, "SET", "testserver:sentinel", "x"); !strings.Contains(out, "READONLY") {
+		t.Errorf("SET on the replica = %q, %v; want READONLY", out, err)
+	}
+	mustRedisCLI(t, master, "SET", "testserver:sentinel", "yes")
+	eventually(t, "GET on the replica", func() error {
+		if got := mustRedisCLI(t, replica, "GET", "testserver:sentinel"); got != "yes" {
+			return fmt.Errorf("GET = %q, want yes", got)
+		}
+		return nil
+	})
+}
+
+func TestRedisSentinelFailover(t *testing.T) {
+	t.Parallel()
+	s := NewRedisSentinel(t)
+	before := reportedMaster(t, s.Addrs[0], s.Master)
+	mustRedisCLI(t, before, "SET", "testserver:failover", "kept")
+
+	s.Failover(t)
+	after := reportedMaster(t, s.Addrs[0], s.Master)
+	if after == before {
+		t.Fatalf("master still %s after Failover", before)
+	}
+	for _, addr := range s.Addrs[1:] {
+		if got := reportedMaster(t, addr, s.Master); got != after {
+			t.Errorf("%s reports master %s after Failover, %s reports %s", addr, got, s.Addrs[0], after)
+		}
+	}
+	if role := mustRedisCLI(t, after, "ROLE"); !strings.HasPrefix(role, "master") {
+		t.Errorf("ROLE on the new master %s = %q", after, role)
+	}
+	if got := mustRedisCLI(t, after, "GET", "testserver:failover"); got != "kept" {
+		t.Errorf("GET on the new master = %q, want the value written before the failover", got)
+	}
+	mustRedisCLI(t, after, "SET", "testserver:failover", "new")
+}
+
+func TestFailoverRefusedOnShared(t *testing.T) {
+	t.Parallel()
+	s := SharedRedisSentinel(t)
+	r := &recorder{TB: t}
+	s.Failover(r)
+	if !r.failed {
+		t.Fatal("Failover on the shared deployment did not fail")
+	}
+	if got := reportedMaster(t, s.Addrs[0], s.Master); got != s.master.Addr {
+		t.Errorf("master now %s, want %s still", got, s.master.Addr)
+	}
+}
+
 func TestSharedPostgresDatabases(t *testing.T) {
 	t.Parallel()
 	p := SharedPostgres(t)
@@ -221,6 +323,7 @@ type recorder struct {
 func (r *recorder) Helper()               {}
 func (r *recorder) Skip(...any)           { r.skipped = true }
 func (r *recorder) Fatalf(string, ...any) { r.failed = true }
+func (r *recorder) Fatal(...any)          { r.failed = true }
 
 func TestMissingBinarySkipsUnlessCI(t *testing.T) {
 	err := &missingError{what: "redis-server"}
