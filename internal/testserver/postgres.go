@@ -66,7 +66,7 @@ func NewPostgres(t testing.TB) *Postgres {
 }
 
 // Database creates an empty database with a unique name and returns its URL,
-// "postgres://postgres@127.0.0.1:PORT/NAME?sslmode=disable". t.Cleanup drops
+// "postgres://postgres@127.0.0.1:PORT/NAME?sslmode=disable&connect_timeout=20". t.Cleanup drops
 // it, closing any connection still open, unless the server is stopped then.
 func (p *Postgres) Database(t testing.TB) string {
 	t.Helper()
@@ -82,7 +82,9 @@ func (p *Postgres) Database(t testing.TB) string {
 			t.Error(err)
 		}
 	})
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.port, name)
+	// A patient connect timeout: tests open many connections at once on a
+	// small machine under -race. A stopped server still refuses at once.
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable&connect_timeout=20", p.port, name)
 }
 
 // Stop shuts the server down fast (SIGINT to the postmaster: clients are

@@ -19,18 +19,37 @@ type KVStore interface {
 	account.FailureStore
 }
 
-// TestKVStore runs the contract every KVStore must pass. open returns a store
-// isolated from every other call's. Expiry is checked in wall time with short
-// TTLs, so a backend that keeps time on a server is held to the same rules.
+// TestKVStore runs the contracts of all three stores on KVStores: those of
+// TestCaptchaStore, TestCodeStore and TestFailureStore.
 func TestKVStore(t *testing.T, open func(t *testing.T) KVStore) {
+	TestCaptchaStore(t, func(t *testing.T) account.CaptchaStore { return open(t) })
+	TestCodeStore(t, func(t *testing.T) account.CodeStore { return open(t) })
+	TestFailureStore(t, func(t *testing.T) account.FailureStore { return open(t) })
+}
+
+// The contracts below share these rules: open returns a store isolated from
+// every other call's (its own key prefix, file or database) and arranges any
+// cleanup with t.Cleanup. Expiry is checked in wall time with short TTLs, so
+// a backend that keeps time on a server is held to the same rules.
+
+// TestCaptchaStore runs the contract every CaptchaStore must pass.
+func TestCaptchaStore(t *testing.T, open func(t *testing.T) account.CaptchaStore) {
 	t.Run("captcha", func(t *testing.T) { t.Parallel(); testCaptcha(t, open(t)) })
 	t.Run("captcha taken once under contention", func(t *testing.T) { t.Parallel(); testCaptchaRace(t, open(t)) })
+}
+
+// TestCodeStore runs the contract every CodeStore must pass.
+func TestCodeStore(t *testing.T, open func(t *testing.T) account.CodeStore) {
 	t.Run("code lifecycle", func(t *testing.T) { t.Parallel(); testCodeLifecycle(t, open(t)) })
 	t.Run("code attempts", func(t *testing.T) { t.Parallel(); testCodeAttempts(t, open(t)) })
 	t.Run("code resend window", func(t *testing.T) { t.Parallel(); testResendWindow(t, open(t)) })
 	t.Run("code matched once under contention", func(t *testing.T) { t.Parallel(); testCodeRace(t, open(t)) })
 	t.Run("wrong guesses under contention", func(t *testing.T) { t.Parallel(); testGuessRace(t, open(t)) })
 	t.Run("one start per window under contention", func(t *testing.T) { t.Parallel(); testStartRace(t, open(t)) })
+}
+
+// TestFailureStore runs the contract every FailureStore must pass.
+func TestFailureStore(t *testing.T, open func(t *testing.T) account.FailureStore) {
 	t.Run("failures", func(t *testing.T) { t.Parallel(); testFailures(t, open(t)) })
 }
 
@@ -43,7 +62,7 @@ func mustNotFound(t *testing.T, err error) {
 	}
 }
 
-func testCaptcha(t *testing.T, s KVStore) {
+func testCaptcha(t *testing.T, s account.CaptchaStore) {
 	if err := s.PutCaptcha(ctx, "a-1", "X7KM", time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +93,7 @@ func testCaptcha(t *testing.T, s KVStore) {
 	mustNotFound(t, err)
 }
 
-func testCaptchaRace(t *testing.T, s KVStore) {
+func testCaptchaRace(t *testing.T, s account.CaptchaStore) {
 	s.PutCaptcha(ctx, "race", "RACE", time.Minute)
 	wins := parallel(100, func(int) bool {
 		_, err := s.TakeCaptcha(ctx, "race")
@@ -112,7 +131,7 @@ func parallel(n int, fn func(i int) bool) int {
 
 func hash(s string) []byte { return []byte(fmt.Sprintf("%-32s", s)) }
 
-func start(t *testing.T, s KVStore, key, code string, ttl, interval time.Duration) {
+func start(t *testing.T, s account.CodeStore, key, code string, ttl, interval time.Duration) {
 	t.Helper()
 	wait, err := s.StartCode(ctx, key, hash(code), ttl, interval)
 	if err != nil || wait != 0 {
@@ -120,7 +139,7 @@ func start(t *testing.T, s KVStore, key, code string, ttl, interval time.Duratio
 	}
 }
 
-func check(t *testing.T, s KVStore, key, code string, want account.CodeCheck) {
+func check(t *testing.T, s account.CodeStore, key, code string, want account.CodeCheck) {
 	t.Helper()
 	got, err := s.CheckCode(ctx, key, hash(code), 5)
 	if err != nil || got != want {
@@ -128,7 +147,7 @@ func check(t *testing.T, s KVStore, key, code string, want account.CodeCheck) {
 	}
 }
 
-func testCodeLifecycle(t *testing.T, s KVStore) {
+func testCodeLifecycle(t *testing.T, s account.CodeStore) {
 	check(t, s, "k1", "123456", account.CodeMissing)
 	start(t, s, "k1", "123456", time.Minute, 0)
 	check(t, s, "k2", "123456", account.CodeMissing)
@@ -147,7 +166,7 @@ func testCodeLifecycle(t *testing.T, s KVStore) {
 	check(t, s, "k4", "333333", account.CodeMissing)
 }
 
-func testCodeAttempts(t *testing.T, s KVStore) {
+func testCodeAttempts(t *testing.T, s account.CodeStore) {
 	start(t, s, "a", "123456", time.Minute, 0)
 	for range 4 {
 		check(t, s, "a", "000000", account.CodeMismatch)
@@ -166,7 +185,7 @@ func testCodeAttempts(t *testing.T, s KVStore) {
 	check(t, s, "b", "654321", account.CodeMatched)
 }
 
-func testResendWindow(t *testing.T, s KVStore) {
+func testResendWindow(t *testing.T, s account.CodeStore) {
 	start(t, s, "w", "123456", time.Minute, 300*time.Millisecond)
 	wait, err := s.StartCode(ctx, "w", hash("999999"), time.Minute, 300*time.Millisecond)
 	if err != nil || wait <= 0 || wait > 300*time.Millisecond {
@@ -182,7 +201,7 @@ func testResendWindow(t *testing.T, s KVStore) {
 	check(t, s, "w", "777777", account.CodeMatched)
 }
 
-func testCodeRace(t *testing.T, s KVStore) {
+func testCodeRace(t *testing.T, s account.CodeStore) {
 	start(t, s, "r", "123456", time.Minute, 0)
 	wins := parallel(50, func(int) bool {
 		res, err := s.CheckCode(ctx, "r", hash("123456"), 5)
@@ -193,7 +212,7 @@ func testCodeRace(t *testing.T, s KVStore) {
 	}
 }
 
-func testGuessRace(t *testing.T, s KVStore) {
+func testGuessRace(t *testing.T, s account.CodeStore) {
 	start(t, s, "g", "123456", time.Minute, 0)
 	mismatches := parallel(20, func(i int) bool {
 		res, err := s.CheckCode(ctx, "g", hash(fmt.Sprintf("%06d", i)), 5)
@@ -205,7 +224,7 @@ func testGuessRace(t *testing.T, s KVStore) {
 	check(t, s, "g", "123456", account.CodeVoid)
 }
 
-func testStartRace(t *testing.T, s KVStore) {
+func testStartRace(t *testing.T, s account.CodeStore) {
 	starts := parallel(100, func(i int) bool {
 		wait, err := s.StartCode(ctx, "s", hash(fmt.Sprint(i)), time.Minute, time.Minute)
 		return err == nil && wait == 0
@@ -215,7 +234,7 @@ func testStartRace(t *testing.T, s KVStore) {
 	}
 }
 
-func testFailures(t *testing.T, s KVStore) {
+func testFailures(t *testing.T, s account.FailureStore) {
 	_, err := s.Failures(ctx, "f")
 	mustNotFound(t, err)
 	before := time.Now().Add(-time.Second)
