@@ -35,6 +35,10 @@ type dialect struct {
 	// isUniqueViolation reports whether err is a unique or primary-key
 	// violation, judged by the driver's error code.
 	isUniqueViolation func(err error) bool
+	// skipLocked ends the SELECT that picks the records a Claim leases, so
+	// that concurrent Claims pass over each other's rows instead of waiting
+	// for them; SQLite runs one writer at a time and needs none.
+	skipLocked string
 }
 
 // target is a database to open.
@@ -74,6 +78,7 @@ func sqliteDialect() dialect {
 		configure:         func(*sql.DB) {},
 		lockMigrations:    lockSQLiteMigrations,
 		isUniqueViolation: sqliteUniqueViolation,
+		skipLocked:        "",
 	}
 }
 
@@ -135,6 +140,7 @@ func postgresDialect() dialect {
 		configure:         configurePostgres,
 		lockMigrations:    lockPostgresMigrations,
 		isUniqueViolation: postgresUniqueViolation,
+		skipLocked:        " FOR UPDATE SKIP LOCKED",
 	}
 }
 
