@@ -33,6 +33,7 @@ type instance struct {
 	URL            string
 	stdout, stderr *syncBuffer
 	stop           func() error
+	kill           func() // SIGKILL, for processes only
 }
 
 // testAnswer is the fixed captcha answer the test instances use.

@@ -43,6 +43,10 @@ func startProcess(t *testing.T, env map[string]string) *instance {
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 	var once sync.Once
+	var killed bool
+	in.kill = func() {
+		once.Do(func() { killed = true; cmd.Process.Kill(); <-exited })
+	}
 	in.stop = func() error {
 		once.Do(func() {
 			cmd.Process.Signal(syscall.SIGTERM)
@@ -53,6 +57,9 @@ func startProcess(t *testing.T, env map[string]string) *instance {
 				<-exited
 			}
 		})
+		if killed {
+			return nil
+		}
 		return waitErr
 	}
 	t.Cleanup(func() {

@@ -19,6 +19,7 @@ import (
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/captcha"
 	"github.com/signupd/signupd/internal/config"
+	"github.com/signupd/signupd/internal/delivery"
 	"github.com/signupd/signupd/internal/memstore"
 	"github.com/signupd/signupd/internal/metrics"
 	"github.com/signupd/signupd/internal/redisstore"
@@ -83,9 +84,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Argon2.MemoryKiB, opts.Argon2.Time = uint32(cfg.Argon2MemoryKiB), uint32(cfg.Argon2Time)
 	opts.HashConcurrency = cfg.HashConcurrency
 	m := metrics.New()
+	router, err := newRouter(cfg, stdout)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	outbox, err := delivery.NewOutbox(db, deriveKey(secret, "outbox"), router, nil)
+	if err != nil {
+		return err
+	}
+	worker := delivery.NewWorker(outbox, delivery.WorkerOptions{
+		Concurrency: cfg.SMSWorkers, AttemptTimeout: cfg.SMSTimeout, Permanent: sms.IsPermanent, RetryAfter: sms.RetryAfter,
+		Observer: m, Logger: logger,
+	})
 	svc := account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: kv, Codes: kv, Failures: kv,
-		Sender:   m.Sender(cfg.SMSProvider, newSender(cfg, stdout)),
+		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv,
+		Outbox:   outbox,
 		Secret:   deriveKey(secret, "sms code"),
 		Answer:   captchaAnswers(cfg.TestCaptcha),
 		Logger:   logger,
@@ -106,7 +119,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	go sweep(ctx, logger, kv, db)
-	return serve(ctx, logger, ln, handler, cfg.ShutdownTimeout)
+	// The worker outlives the HTTP server's drain: requests accepted during
+	// it are queued and still delivered before exit.
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(wctx) }()
+	err = serve(ctx, logger, ln, handler, cfg.ShutdownTimeout)
+	stopWorker()
+	<-workerDone
+	return err
 }
 
 // migrate brings the database schema up to date. Every start does this too,
@@ -163,13 +184,6 @@ func captchaAnswers(fixed string) func() (string, error) {
 	return captcha.NewAnswer
 }
 
-func newSender(cfg config.Config, stdout io.Writer) account.Sender {
-	if cfg.SMSProvider == "webhook" {
-		return sms.NewWebhook(cfg.SMSWebhookURL, []byte(cfg.SMSWebhookSecret), cfg.SMSTimeout, nil)
-	}
-	return sms.NewConsole(stdout)
-}
-
 func pagesFS(root string) (fs.FS, error) {
 	if root == "" {
 		return site.FS(), nil
@@ -208,6 +222,16 @@ func openKV(ctx context.Context, redisURL string, timeout time.Duration) (kvStor
 	return rs, "redis", nil
 }
 
+// codeStore is where codes live: in Redis when there is one; else in the
+// database, not in memory, because a queued message is delivered after a
+// restart and its code must still work then.
+func codeStore(kv kvStore, db *sqlstore.DB) account.CodeStore {
+	if _, inMemory := kv.(memKV); inMemory {
+		return db
+	}
+	return kv
+}
+
 // sweep frees expired codes and captchas held in memory (Redis expires its
 // own) and deletes expired sessions.
 func sweep(ctx context.Context, logger *slog.Logger, kv kvStore, db *sqlstore.DB) {
@@ -223,6 +247,9 @@ func sweep(ctx context.Context, logger *slog.Logger, kv kvStore, db *sqlstore.DB
 			}
 			if _, err := db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 				logger.Error("delete expired sessions", "err", err)
+			}
+			if _, err := db.DeleteExpiredCodes(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Error("delete expired codes", "err", err)
 			}
 		}
 	}

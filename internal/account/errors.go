@@ -22,7 +22,7 @@ const (
 	KindCaptchaWrong
 	KindResendWait
 	KindPhoneRegistered
-	KindSMSFailed
+	KindUndeliverable
 	KindBadCodeFormat
 	KindCodeExpired
 	KindCodeWrong
@@ -39,6 +39,7 @@ const (
 	KindUserStore
 	KindSessionStore
 	KindThrottleStore
+	KindOutboxStore
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -33,10 +34,15 @@ func (m Message) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("id", m.ID), slog.Any("to", m.To), slog.String("purpose", m.Purpose), slog.String("locale", m.Locale))
 }
 
-// Sender delivers a message through an SMS provider.
-type Sender interface {
-	Send(ctx context.Context, m Message) error
+// Outbox accepts messages for delivery. Once Enqueue returns nil the message
+// is queued durably: it will be delivered, or given up on only when it can
+// never be (a permanent refusal, or its code expired first).
+type Outbox interface {
+	Enqueue(ctx context.Context, m Message) error
 }
+
+// ErrUndeliverable is wrapped by an Outbox that has no provider for a number.
+var ErrUndeliverable = errors.New("account: no SMS provider serves this number")
 
 // Locales for messages and answers.
 const (

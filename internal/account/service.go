@@ -72,7 +72,7 @@ type Deps struct {
 	Captchas CaptchaStore
 	Codes    CodeStore
 	Failures FailureStore
-	Sender   Sender
+	Outbox   Outbox
 	Secret   []byte                 // keys the code HMAC; at least 32 bytes
 	Answer   func() (string, error) // makes captcha answers
 	Clock    func() time.Time       // nil means time.Now

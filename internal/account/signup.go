@@ -14,7 +14,8 @@ type SendCodeRequest struct {
 	Locale        string
 }
 
-// SendCode checks the captcha and sends a registration code to the number. A
+// SendCode checks the captcha and queues a registration code for the number:
+// once it returns nil the message is stored durably for delivery. A
 // number that already has an account gets a notice instead of a code, and the
 // caller is told the same as for any other number, so the answer reveals
 // nothing; a code is still stored for it (never sent), so that guessing at
@@ -54,15 +55,18 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 		m.Purpose, m.Code = PurposeAlreadyRegistered, ""
 	}
 	m.Text = messageText(s.opts.AppName, m.Purpose, m.Locale, code, m.TTL)
-	if err := s.Sender.Send(ctx, m); err != nil {
-		// No code may stay stored whose message was dropped, and the user may
-		// ask again at once rather than wait out a window for nothing.
+	if err := s.Outbox.Enqueue(ctx, m); err != nil {
+		// No code may stay stored whose message was not queued, and the user
+		// may ask again at once rather than wait out a window for nothing.
 		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
-			s.Logger.ErrorContext(ctx, "cancel code after failed send", "err", cerr)
+			s.Logger.ErrorContext(ctx, "cancel code after failed enqueue", "err", cerr)
 		}
-		return &Error{Kind: KindSMSFailed, Err: err}
+		if errors.Is(err, ErrUndeliverable) {
+			return &Error{Kind: KindUndeliverable, Err: err}
+		}
+		return storeError(KindOutboxStore, "enqueue message", err)
 	}
-	s.Logger.InfoContext(ctx, "code sent", "message", m)
+	s.Logger.InfoContext(ctx, "code queued", "message", m)
 	return nil
 }
 

@@ -22,10 +22,11 @@ type Config struct {
 	RedisURL         string
 	RedisTimeout     time.Duration
 	Secret           string
-	SMSProvider      string
-	SMSWebhookURL    string
-	SMSWebhookSecret string
+	SMSProviders     []string                     // the default route, in order
+	SMSRoutes        map[string][]string          // calling code -> providers, in order
+	SMS              map[string]map[string]string // provider -> FIELD -> value, for providers in use
 	SMSTimeout       time.Duration
+	SMSWorkers       int
 	TestCaptcha      string
 	WebRoot          string
 	RevealRegistered bool
@@ -62,10 +63,10 @@ func settings() []setting {
 		{"SIGNUP_REDIS_URL", "redis-url", "", "captchas, codes and counters in Redis (redis://, rediss://, redis-cluster://, redis-sentinel://); in process memory when unset", str(func(c *Config) *string { return &c.RedisURL })},
 		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},
 		{"SIGNUP_REDIS_TIMEOUT", "redis-timeout", "500ms", "Redis read and write timeout (dial and pool waits get twice as long)", dur(func(c *Config) *time.Duration { return &c.RedisTimeout })},
-		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "console | webhook", str(func(c *Config) *string { return &c.SMSProvider })},
-		{"SIGNUP_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: URL to POST messages to", str(func(c *Config) *string { return &c.SMSWebhookURL })},
-		{"SIGNUP_SMS_WEBHOOK_SECRET", "", "", "webhook provider: HMAC-SHA256 key (>= 16 characters)", str(func(c *Config) *string { return &c.SMSWebhookSecret })},
+		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "SMS providers to try in order: console, webhook, aliyun, tencent, twilio, ronglian", smsProviders},
+		{"SIGNUP_SMS_ROUTES", "sms-routes", "", "per calling code, providers in order, e.g. 86=tencent,aliyun;1=twilio (others use SIGNUP_SMS_PROVIDER)", smsRoutes},
 		{"SIGNUP_SMS_TIMEOUT", "sms-timeout", "5s", "timeout of one SMS provider call", dur(func(c *Config) *time.Duration { return &c.SMSTimeout })},
+		{"SIGNUP_SMS_WORKERS", "sms-workers", "8", "SMS sends in flight per instance", integer(func(c *Config) *int { return &c.SMSWorkers })},
 		{"SIGNUP_TEST_CAPTCHA_ANSWER", "test-captcha-answer", "", "fixed captcha answer, for end-to-end and load tests only", str(func(c *Config) *string { return &c.TestCaptcha })},
 		{"SIGNUP_WEB_ROOT", "web-root", "", "serve this folder's html/ and static/ instead of the built-in pages", str(func(c *Config) *string { return &c.WebRoot })},
 		{"SIGNUP_REVEAL_REGISTERED", "reveal-registered", "false", "send-code answers DATAEXIST for registered numbers, as the original did", boolean(func(c *Config) *bool { return &c.RevealRegistered })},
@@ -170,5 +171,6 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
 	errs = append(errs, c.validate()...)
+	errs = append(errs, c.loadSMSSettings(getenv)...)
 	return c, errors.Join(errs...)
 }

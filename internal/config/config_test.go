@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != "sqlite:signup.db" || c.RedisURL != "" || c.SMSProvider != "console" ||
+	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != "sqlite:signup.db" || c.RedisURL != "" || !slices.Equal(c.SMSProviders, []string{"console"}) || c.SMSWorkers != 8 ||
 		c.CodeTTL != 300*time.Second || c.CaptchaTTL != 180*time.Second || c.ResendInterval != time.Minute || c.CodeMaxAttempts != 5 {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -39,6 +40,7 @@ func TestValid(t *testing.T) {
 		{"SIGNUP_REDIS_URL": "redis-cluster://10.0.0.1:7000,10.0.0.2:7000"},
 		{"SIGNUP_REDIS_URL": "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster"},
 		{"SIGNUP_SMS_PROVIDER": "webhook", "SIGNUP_SMS_WEBHOOK_URL": "https://sms.internal/send", "SIGNUP_SMS_WEBHOOK_SECRET": "0123456789abcdef"},
+		{"SIGNUP_SMS_PROVIDER": "twilio", "SIGNUP_SMS_TWILIO_ACCOUNT_SID": "AC1", "SIGNUP_SMS_TWILIO_AUTH_TOKEN": "t", "SIGNUP_SMS_TWILIO_FROM": "+15005550006"},
 		{"SIGNUP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,::1"},
 		{"SIGNUP_DEFAULT_REGION": "US"},
 	} {
@@ -54,6 +56,8 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		"SIGNUP_DATABASE_URL":      "mysql://x",
 		"SIGNUP_REDIS_URL":         "memcached://x:1",
 		"SIGNUP_SMS_PROVIDER":      "smoke-signals",
+		"SIGNUP_SMS_ROUTES":        "86=nobody",
+		"SIGNUP_SMS_WORKERS":       "0",
 		"SIGNUP_SECRET":            "too short",
 		"SIGNUP_SMS_TIMEOUT":       "0s",
 		"SIGNUP_CODE_TTL":          "11m",
@@ -100,5 +104,46 @@ func TestStringMasksSecrets(t *testing.T) {
 	_, err = load(t, map[string]string{"SIGNUP_DATABASE_URL": "mysql://root:topsecret@x/db"})
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSMSProvidersAndRoutes(t *testing.T) {
+	env := map[string]string{
+		"SIGNUP_SMS_PROVIDER": "twilio, webhook",
+		"SIGNUP_SMS_ROUTES":   "+86=tencent,aliyun; 1=twilio",
+	}
+	_, err := load(t, env)
+	for _, missing := range []string{
+		"SIGNUP_SMS_TENCENT_SECRET_ID", "SIGNUP_SMS_TENCENT_SECRET_KEY", "SIGNUP_SMS_TENCENT_SDK_APP_ID",
+		"SIGNUP_SMS_ALIYUN_ACCESS_KEY_SECRET", "SIGNUP_SMS_TWILIO_AUTH_TOKEN", "SIGNUP_SMS_WEBHOOK_URL",
+		"SIGNUP_SMS_TWILIO_FROM or SIGNUP_SMS_TWILIO_MESSAGING_SERVICE_SID",
+	} {
+		if err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("err %v, want it to name %s", err, missing)
+		}
+	}
+	for _, p := range []string{"tencent", "aliyun"} {
+		for _, f := range smsFields[p] {
+			env["SIGNUP_SMS_"+strings.ToUpper(p)+"_"+f.name] = "x1"
+		}
+	}
+	env["SIGNUP_SMS_TWILIO_ACCOUNT_SID"], env["SIGNUP_SMS_TWILIO_AUTH_TOKEN"], env["SIGNUP_SMS_TWILIO_FROM"] = "AC1", "token-secret", "+15005550006"
+	env["SIGNUP_SMS_WEBHOOK_URL"], env["SIGNUP_SMS_WEBHOOK_SECRET"] = "https://gw/sms", "0123456789abcdef"
+	c, err := load(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.SMSProviders, []string{"twilio", "webhook"}) || !slices.Equal(c.SMSRoutes["86"], []string{"tencent", "aliyun"}) ||
+		!slices.Equal(c.SMSRoutes["1"], []string{"twilio"}) || c.SMS["tencent"]["SIGN_NAME"] != "x1" {
+		t.Fatalf("parsed %v %v %v", c.SMSProviders, c.SMSRoutes, c.SMS)
+	}
+	if used := c.UsedSMSProviders(); !slices.Equal(used, []string{"twilio", "webhook", "tencent", "aliyun"}) {
+		t.Fatalf("used = %v, want each provider once, the default route first", used)
+	}
+	if s := c.String(); strings.Contains(s, "token-secret") || strings.Contains(s, "0123456789abcdef") {
+		t.Fatalf("String() shows a provider secret: %s", s)
+	}
+	if _, err := load(t, map[string]string{"SIGNUP_SMS_PROVIDER": "console,console"}); err == nil {
+		t.Error("a provider listed twice was accepted")
 	}
 }

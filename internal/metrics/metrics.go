@@ -3,7 +3,6 @@
 package metrics
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,20 +11,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/delivery"
 )
 
 // Metrics holds every collector on a registry of its own, so that tests and
 // several servers in one process never share state.
 type Metrics struct {
-	registry   *prometheus.Registry
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	captchas   *prometheus.CounterVec
-	codeChecks *prometheus.CounterVec
-	limits     *prometheus.CounterVec
-	sms        *prometheus.CounterVec
-	smsLatency *prometheus.HistogramVec
+	registry              *prometheus.Registry
+	requests              *prometheus.CounterVec
+	latency               *prometheus.HistogramVec
+	captchas              *prometheus.CounterVec
+	codeChecks            *prometheus.CounterVec
+	limits                *prometheus.CounterVec
+	smsAttempts           *prometheus.CounterVec
+	smsLatency            *prometheus.HistogramVec
+	smsMessages           *prometheus.CounterVec
+	smsAttemptsPerMessage prometheus.Histogram
+	smsDelivery           prometheus.Histogram
+	smsQueueDepth         prometheus.Gauge
+	smsQueueOldest        prometheus.Gauge
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime
@@ -49,15 +53,33 @@ func New() *Metrics {
 		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signup_limits_hit_total", Help: "Requests refused by a limit, by kind.",
 		}, []string{"kind"}),
-		sms: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "signup_sms_total", Help: "SMS sends by provider and result (sent, failed).",
+		smsAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signup_sms_attempts_total", Help: "Provider calls by provider and result (sent, transient, permanent).",
 		}, []string{"provider", "result"}),
 		smsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "signup_sms_send_duration_seconds", Help: "Time of one provider call.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"provider"}),
+		smsMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signup_sms_messages_total", Help: "Messages finished, by state (sent, failed, expired, superseded).",
+		}, []string{"state"}),
+		smsAttemptsPerMessage: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "signup_sms_attempts_per_message", Help: "Provider calls a finished message took.",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16},
+		}),
+		smsDelivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "signup_sms_delivery_seconds", Help: "Time from the API accepting a message to a provider accepting it.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}),
+		smsQueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "signup_sms_queue_depth", Help: "Messages waiting for delivery (all instances).",
+		}),
+		smsQueueOldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "signup_sms_queue_oldest_seconds", Help: "Age of the oldest message waiting for delivery.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.captchas, m.codeChecks, m.limits, m.sms, m.smsLatency,
+	m.registry.MustRegister(m.requests, m.latency, m.captchas, m.codeChecks, m.limits,
+		m.smsAttempts, m.smsLatency, m.smsMessages, m.smsAttemptsPerMessage, m.smsDelivery, m.smsQueueDepth, m.smsQueueOldest,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -85,25 +107,23 @@ func (m *Metrics) CodeChecked(result string) { m.codeChecks.WithLabelValues(resu
 // LimitHit implements account.Observer.
 func (m *Metrics) LimitHit(kind string) { m.limits.WithLabelValues(kind).Inc() }
 
-// Sender counts the sends of next under the provider name.
-func (m *Metrics) Sender(provider string, next account.Sender) account.Sender {
-	return &countingSender{m: m, provider: provider, next: next}
+// Attempted implements delivery.Observer.
+func (m *Metrics) Attempted(provider, result string, d time.Duration) {
+	m.smsAttempts.WithLabelValues(provider, result).Inc()
+	m.smsLatency.WithLabelValues(provider).Observe(d.Seconds())
 }
 
-type countingSender struct {
-	m        *Metrics
-	provider string
-	next     account.Sender
-}
-
-func (s *countingSender) Send(ctx context.Context, msg account.Message) error {
-	start := time.Now()
-	err := s.next.Send(ctx, msg)
-	s.m.smsLatency.WithLabelValues(s.provider).Observe(time.Since(start).Seconds())
-	result := "sent"
-	if err != nil {
-		result = "failed"
+// Finished implements delivery.Observer.
+func (m *Metrics) Finished(s delivery.State, attempts int, sinceAccepted time.Duration) {
+	m.smsMessages.WithLabelValues(string(s)).Inc()
+	m.smsAttemptsPerMessage.Observe(float64(attempts))
+	if s == delivery.StateSent {
+		m.smsDelivery.Observe(sinceAccepted.Seconds())
 	}
-	s.m.sms.WithLabelValues(s.provider, result).Inc()
-	return err
+}
+
+// Queue implements delivery.Observer.
+func (m *Metrics) Queue(depth int, oldest time.Duration) {
+	m.smsQueueDepth.Set(float64(depth))
+	m.smsQueueOldest.Set(oldest.Seconds())
 }

@@ -52,7 +52,7 @@ var replies = map[account.Kind]reply{
 	account.KindCaptchaWrong:     {errnoData, text{"图片验证码错误", "The captcha answer is wrong"}},
 	account.KindResendWait:       {errnoRequest, text{"发送过于频繁,请%d秒后再试", "A code was sent recently; try again in %d seconds"}},
 	account.KindPhoneRegistered:  {errnoDataExist, text{"手机号已存在", "This mobile number is already registered"}},
-	account.KindSMSFailed:        {errnoThird, text{"短信发送失败,请稍后重试", "Sending the SMS failed; try again"}},
+	account.KindUndeliverable:    {errnoThird, text{"暂不支持向该号码发送短信", "SMS cannot be sent to this number"}},
 	account.KindBadCodeFormat:    {errnoParam, text{"短信验证码应为6位数字", "The SMS code is 6 digits"}},
 	account.KindCodeExpired:      {errnoNoData, text{"短信验证码已失效,请重新获取", "The SMS code has expired; ask for a new one"}},
 	account.KindCodeWrong:        {errnoData, text{"短信验证码错误", "The SMS code is wrong"}},
@@ -69,6 +69,7 @@ var replies = map[account.Kind]reply{
 	account.KindUserStore:        {errnoDB, text{"用户数据存取失败", "Reading or saving the user failed"}},
 	account.KindSessionStore:     {errnoDB, text{"登录状态存取失败", "Reading or saving the session failed"}},
 	account.KindThrottleStore:    {errnoDB, text{"登录限制数据存取失败", "Reading the login limits failed"}},
+	account.KindOutboxStore:      {errnoDB, text{"短信排队失败,请稍后重试", "Queuing the SMS failed; try again"}},
 	account.KindInternal:         {errnoServer, text{"内部错误", "Internal error"}},
 }
 

@@ -17,9 +17,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/captcha"
+	"github.com/signupd/signupd/internal/delivery"
 	"github.com/signupd/signupd/internal/memstore"
 	"github.com/signupd/signupd/internal/metrics"
 	"github.com/signupd/signupd/internal/sqlstore"
@@ -30,42 +32,54 @@ import (
 // answer is the fixed captcha answer of the test servers.
 const answer = "AC34"
 
-// outbox records what the service asked the SMS provider to send, and can
-// play a provider that is down.
-type outbox struct {
+// gateway plays the SMS provider: it records what it is asked to deliver,
+// and can be down.
+type gateway struct {
 	mu   sync.Mutex
 	sent []account.Message
 	down bool
 }
 
-func (o *outbox) Send(_ context.Context, m account.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.down {
+func (g *gateway) Send(_ context.Context, m account.Message) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.down {
 		return errors.New("provider down")
 	}
-	o.sent = append(o.sent, m)
+	g.sent = append(g.sent, m)
 	return nil
 }
 
-func (o *outbox) setDown(down bool) { o.mu.Lock(); o.down = down; o.mu.Unlock() }
+func (g *gateway) setDown(down bool) { g.mu.Lock(); g.down = down; g.mu.Unlock() }
 
-func (o *outbox) messages() []account.Message {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]account.Message(nil), o.sent...)
+func (g *gateway) messages() []account.Message {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]account.Message(nil), g.sent...)
 }
 
-// last returns the last message sent to phone.
-func (o *outbox) last(t *testing.T, phone string) account.Message {
+// last waits for a message to phone and returns the latest: delivery runs
+// in the background, a moment after the API answered.
+func (g *gateway) last(t *testing.T, phone string) account.Message {
 	t.Helper()
-	ms := o.messages()
-	for i := len(ms) - 1; i >= 0; i-- {
-		if string(ms[i].To) == phone {
-			return ms[i]
+	return g.await(t, phone, func(account.Message) bool { return true })
+}
+
+// await waits until the latest message to phone satisfies ok, and returns it.
+func (g *gateway) await(t *testing.T, phone string, ok func(account.Message) bool) account.Message {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		ms := g.messages()
+		for i := len(ms) - 1; i >= 0; i-- {
+			if string(ms[i].To) == phone {
+				if ok(ms[i]) {
+					return ms[i]
+				}
+				break
+			}
 		}
 	}
-	t.Fatalf("no SMS sent to %s", phone)
+	t.Fatalf("no such SMS delivered to %s; delivered: %v", phone, g.messages())
 	return account.Message{}
 }
 
@@ -74,13 +88,21 @@ type env struct {
 	srv     *httptest.Server
 	db      *sqlstore.DB
 	kv      *memstore.Store
-	sms     *outbox
+	sms     *gateway
+	queue   *sqlstore.DB // the outbox's database, apart so a test can break it alone
 	metrics *metrics.Metrics
 	web     *web.Server
 	client  *http.Client // keeps cookies, like a browser
 }
 
-type envOption func(*account.Options, *web.Options)
+type envOption func(*account.Options, *web.Options, *routes)
+
+// routes are the SMS routes of a test server: by default every number goes
+// to the test gateway.
+type routes struct {
+	fallback bool
+	byCode   []string
+}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -93,7 +115,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, kv: memstore.New(nil), sms: &outbox{}, metrics: metrics.New()}
+	queue, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { queue.Close() })
+	e := &env{t: t, db: db, queue: queue, kv: memstore.New(nil), sms: &gateway{}, metrics: metrics.New()}
 	ao := account.DefaultOptions()
 	wo := web.Options{
 		Captcha: drawer, Secret: []byte("csrf key for tests, 32 bytes long"), Pages: site.FS(), BuiltIn: true,
@@ -101,11 +128,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Checks:   map[string]func(context.Context) error{"database": db.Ping, "store": e.kv.Ping},
 		Requests: e.metrics, Metrics: e.metrics.Handler(),
 	}
+	rt := routes{fallback: true}
 	for _, o := range opts {
-		o(&ao, &wo)
+		o(&ao, &wo, &rt)
 	}
+	ob := e.startDelivery(rt)
 	wo.Accounts = account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Sender: e.metrics.Sender("test", e.sms),
+		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Outbox: ob,
 		Observer: e.metrics,
 		Secret:   []byte("code key for tests, 32 bytes long"),
 		Answer:   func() (string, error) { return answer, nil },
@@ -115,6 +144,33 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Cleanup(e.srv.Close)
 	e.client = e.newClient()
 	return e
+}
+
+// startDelivery runs the outbox's worker until the test ends, with short
+// polls and back-off so tests see deliveries and retries quickly.
+func (e *env) startDelivery(rt routes) *delivery.Outbox {
+	test := []delivery.Named{{Name: "test", Provider: e.sms}}
+	var fallback []delivery.Named
+	if rt.fallback {
+		fallback = test
+	}
+	byCode := map[string][]delivery.Named{}
+	for _, code := range rt.byCode {
+		byCode[code] = test
+	}
+	ob, err := delivery.NewOutbox(e.queue, []byte("outbox key for tests, 32 bytes!!"), delivery.NewRouter(fallback, byCode), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := delivery.NewWorker(ob, delivery.WorkerOptions{
+		PollInterval: 10 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+		Observer: e.metrics,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+	return ob
 }
 
 func (e *env) newClient() *http.Client {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -43,7 +44,12 @@ func TestMetrics(t *testing.T) {
 	for range 6 {
 		e.login("13900000000", "whatever1")
 	}
-	_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, body = get(t, e.newClient(), e.srv.URL+"/metrics"); strings.Contains(body, `signup_sms_messages_total{state="sent"} 1`) {
+			break // delivery is recorded just after the gateway saw the message
+		}
+	}
 	for _, want := range []string{
 		`signup_http_requests_total{errno="0",route="GET /api/v1.0/sms_codes/{mobile}",status="200"} 1`,
 		`signup_http_requests_total{errno="4004",route="GET /api/v1.0/sms_codes/{mobile}",status="200"} 1`,
@@ -51,7 +57,10 @@ func TestMetrics(t *testing.T) {
 		`signup_captchas_total{result="issued"} 2`,
 		`signup_captchas_total{result="passed"} 1`,
 		`signup_captchas_total{result="wrong"} 1`,
-		`signup_sms_total{provider="test",result="sent"} 1`,
+		`signup_sms_attempts_total{provider="test",result="sent"} 1`,
+		`signup_sms_messages_total{state="sent"} 1`,
+		`signup_sms_attempts_per_message_count 1`,
+		`signup_sms_delivery_seconds_count 1`,
 		`signup_limits_hit_total{kind="login_account"} 1`,
 	} {
 		if !strings.Contains(body, want) {

@@ -83,7 +83,7 @@ func TestWebRoot(t *testing.T) {
 		"static/js/main.js":  {Data: []byte("console.log(1)")},
 		"static/favicon.ico": {Data: []byte("icon")},
 	}
-	e := newEnv(t, func(_ *account.Options, w *web.Options) { w.Pages, w.BuiltIn = own, false })
+	e := newEnv(t, func(_ *account.Options, w *web.Options, _ *routes) { w.Pages, w.BuiltIn = own, false })
 	resp, body := get(t, e.newClient(), e.srv.URL+"/")
 	if body != "<html>own index</html>" || cookieNamed(resp, "csrf_token") == nil {
 		t.Fatalf("/ = %q with cookies %v", body, resp.Cookies())

@@ -87,7 +87,7 @@ func TestSendCodeKeepsRegisteredNumbersSecret(t *testing.T) {
 	// The same answer as for a new number...
 	want(t, e.sendCode("13812345678", id, answer), "0", "发送成功")
 	// ...but the owner is told by SMS, and gets no code.
-	m := e.sms.last(t, "+8613812345678")
+	m := e.sms.await(t, "+8613812345678", func(m account.Message) bool { return m.Purpose != account.PurposeRegister })
 	if m.Purpose != account.PurposeAlreadyRegistered || m.Code != "" || codeInText.MatchString(m.Text) {
 		t.Fatalf("registered number got %+v, want a notice without a code", m)
 	}
@@ -96,7 +96,7 @@ func TestSendCodeKeepsRegisteredNumbersSecret(t *testing.T) {
 }
 
 func TestSendCodeRevealRegistered(t *testing.T) {
-	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.RevealRegistered = true })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.RevealRegistered = true })
 	e.signUp("13812345678", "correct horse")
 	id := newID()
 	e.captcha(id)
@@ -109,11 +109,36 @@ func TestSendCodeProviderDown(t *testing.T) {
 	e.sms.setDown(true)
 	id := newID()
 	e.captcha(id)
-	want(t, e.sendCode("13812345678", id, answer), "4301", "短信发送失败")
-	// The failed send stored no code and held no resend window.
-	want(t, e.register("13812345678", "123456", "password123"), "4002", "短信验证码已失效")
+	// The message is queued: the answer does not wait for the provider.
+	want(t, e.sendCode("13812345678", id, answer), "0", "发送成功")
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.sms.messages()); n != 0 {
+		t.Fatalf("%d messages delivered while the provider was down", n)
+	}
 	e.sms.setDown(false)
-	e.code("13812345678")
+	m := e.sms.last(t, "+8613812345678")
+	want(t, e.register("13812345678", m.Code, "password123"), "0", "注册成功")
+}
+
+func TestSendCodeUndeliverable(t *testing.T) {
+	e := newEnv(t, func(_ *account.Options, _ *web.Options, rt *routes) { rt.fallback, rt.byCode = false, []string{"86"} })
+	e.openPage(e.client)
+	id := newID()
+	e.captcha(id)
+	want(t, e.sendCode("+12015550123", id, answer), "4301", "暂不支持")
+	// No code was kept for a message that could not be queued.
+	want(t, e.register("+12015550123", "123456", "password123"), "4002", "已失效")
+	e.code("13812345678") // +86 is served
+}
+
+func TestSendCodeQueueDown(t *testing.T) {
+	e := newEnv(t)
+	e.openPage(e.client)
+	e.queue.Close()
+	id := newID()
+	e.captcha(id)
+	want(t, e.sendCode("13812345678", id, answer), "4001", "短信排队失败")
+	want(t, e.register("13812345678", "123456", "password123"), "4002", "已失效")
 }
 
 func TestSendCodeDatabaseDown(t *testing.T) {
@@ -129,7 +154,7 @@ func TestSendCodeDatabaseDown(t *testing.T) {
 }
 
 func TestCaptchaExpires(t *testing.T) {
-	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.CaptchaTTL = 100 * time.Millisecond })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.CaptchaTTL = 100 * time.Millisecond })
 	e.openPage(e.client)
 	id := newID()
 	e.captcha(id)
@@ -137,4 +162,4 @@ func TestCaptchaExpires(t *testing.T) {
 	want(t, e.sendCode("13812345678", id, answer), "4002", "已过期")
 }
 
-func noResendWait(o *account.Options, _ *web.Options) { o.ResendInterval = 0 }
+func noResendWait(o *account.Options, _ *web.Options, _ *routes) { o.ResendInterval = 0 }

@@ -55,7 +55,7 @@ func TestLoginThrottledPerAccount(t *testing.T) {
 }
 
 func TestLoginThrottledPerIP(t *testing.T) {
-	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.Login.IPFree = 3 })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.Login.IPFree = 3 })
 	e.openPage(e.client)
 	for i := range 3 {
 		want(t, e.login("1390000000"+string(rune('0'+i)), "whatever1"), "4004", "")
@@ -128,7 +128,7 @@ func jarWith(e *env, name, value string) http.CookieJar {
 func TestTrustedProxy(t *testing.T) {
 	// The test client is the peer 127.0.0.1: untrusted, its X-Forwarded-For
 	// is ignored, so rotating it does not escape the per-IP bucket.
-	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.Login.IPFree = 2 })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.Login.IPFree = 2 })
 	e.openPage(e.client)
 	for i := range 2 {
 		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever" + string(rune('0'+i))},
@@ -140,7 +140,7 @@ func TestTrustedProxy(t *testing.T) {
 	want(t, a, "4201", "")
 
 	// Behind a trusted proxy, each forwarded client has its own bucket.
-	e = newEnv(t, func(o *account.Options, w *web.Options) {
+	e = newEnv(t, func(o *account.Options, w *web.Options, _ *routes) {
 		o.Login.IPFree = 2
 		w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
@@ -153,7 +153,9 @@ func TestTrustedProxy(t *testing.T) {
 }
 
 func TestLoginBusyWhenHashingSaturated(t *testing.T) {
-	e := newEnv(t, func(o *account.Options, _ *web.Options) { o.HashConcurrency, o.HashMaxWait = 1, time.Millisecond })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) {
+		o.HashConcurrency, o.HashMaxWait = 1, time.Millisecond
+	})
 	e.openPage(e.client)
 	var (
 		wg    sync.WaitGroup

@@ -1,0 +1,157 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// smsFields lists, for each SMS provider, its settings as
+// SIGNUP_SMS_<PROVIDER>_<FIELD> and whether each is required. Settings are
+// read only for providers in use.
+var smsFields = map[string][]struct {
+	name     string
+	required bool
+}{
+	"console": nil,
+	"webhook": {{"URL", true}, {"SECRET", true}},
+	"aliyun": {{"ACCESS_KEY_ID", true}, {"ACCESS_KEY_SECRET", true}, {"SIGN_NAME", true},
+		{"TEMPLATE_REGISTER", true}, {"TEMPLATE_ALREADY_REGISTERED", true}, {"ENDPOINT", false}, {"REGION", false}},
+	"tencent": {{"SECRET_ID", true}, {"SECRET_KEY", true}, {"SDK_APP_ID", true}, {"SIGN_NAME", true},
+		{"TEMPLATE_REGISTER", true}, {"TEMPLATE_ALREADY_REGISTERED", true}, {"REGION", false}, {"ENDPOINT", false}},
+	"twilio": {{"ACCOUNT_SID", true}, {"AUTH_TOKEN", true}, {"FROM", false}, {"MESSAGING_SERVICE_SID", false}, {"ENDPOINT", false}},
+	"ronglian": {{"ACCOUNT_SID", true}, {"AUTH_TOKEN", true}, {"APP_ID", true},
+		{"TEMPLATE_REGISTER", true}, {"TEMPLATE_ALREADY_REGISTERED", true}, {"ENDPOINT", false}},
+}
+
+// SMSProviderNames lists the providers SIGNUP_SMS_PROVIDER accepts.
+func SMSProviderNames() []string {
+	names := make([]string, 0, len(smsFields))
+	for n := range smsFields {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// UsedSMSProviders returns every provider named by SIGNUP_SMS_PROVIDER or
+// SIGNUP_SMS_ROUTES, once each.
+func (c Config) UsedSMSProviders() []string {
+	var used []string
+	add := func(names []string) {
+		for _, n := range names {
+			if !slices.Contains(used, n) {
+				used = append(used, n)
+			}
+		}
+	}
+	add(c.SMSProviders)
+	for _, code := range slices.Sorted(mapsKeys(c.SMSRoutes)) {
+		add(c.SMSRoutes[code])
+	}
+	return used
+}
+
+func mapsKeys(m map[string][]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func providerList(v string) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if _, ok := smsFields[n]; !ok {
+			return nil, fmt.Errorf("unknown provider %q (known: %s)", n, strings.Join(SMSProviderNames(), ", "))
+		}
+		if slices.Contains(names, n) {
+			return nil, fmt.Errorf("provider %q listed twice", n)
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+func smsProviders(c *Config, v string) error {
+	names, err := providerList(v)
+	if err == nil && len(names) == 0 {
+		err = fmt.Errorf("name at least one provider")
+	}
+	c.SMSProviders = names
+	return err
+}
+
+// smsRoutes parses "86=tencent,aliyun; 1=twilio": per calling code, the
+// providers to try in order.
+func smsRoutes(c *Config, v string) error {
+	c.SMSRoutes = map[string][]string{}
+	for _, route := range strings.Split(v, ";") {
+		if route = strings.TrimSpace(route); route == "" {
+			continue
+		}
+		code, list, ok := strings.Cut(route, "=")
+		code = strings.TrimPrefix(strings.TrimSpace(code), "+")
+		if !ok || !callingCode(code) {
+			return fmt.Errorf("want routes like 86=tencent,aliyun;1=twilio, got %q", route)
+		}
+		names, err := providerList(list)
+		if err != nil {
+			return fmt.Errorf("route %s: %w", code, err)
+		}
+		if len(names) == 0 {
+			return fmt.Errorf("route %s names no provider", code)
+		}
+		c.SMSRoutes[code] = names
+	}
+	return nil
+}
+
+func callingCode(s string) bool {
+	if s == "" || len(s) > 3 || s[0] == '0' {
+		return false
+	}
+	for _, d := range []byte(s) {
+		if d < '0' || d > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// loadSMSSettings reads the settings of the providers in use and reports
+// each missing required one by its variable's name.
+func (c *Config) loadSMSSettings(getenv func(string) string) []error {
+	var errs []error
+	c.SMS = map[string]map[string]string{}
+	for _, p := range c.UsedSMSProviders() {
+		c.SMS[p] = map[string]string{}
+		for _, f := range smsFields[p] {
+			env := "SIGNUP_SMS_" + strings.ToUpper(p) + "_" + f.name
+			v := getenv(env)
+			if v == "" && f.required {
+				errs = append(errs, fmt.Errorf("%s: required by the %s provider", env, p))
+			}
+			c.SMS[p][f.name] = v
+		}
+	}
+	if wh := c.SMS["webhook"]; wh != nil {
+		if u, err := url.Parse(wh["URL"]); wh["URL"] != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			errs = append(errs, fmt.Errorf("SIGNUP_SMS_WEBHOOK_URL: want an http(s) URL, got %q", redactURL(wh["URL"])))
+		}
+		if s := wh["SECRET"]; s != "" && len(s) < 16 {
+			errs = append(errs, fmt.Errorf("SIGNUP_SMS_WEBHOOK_SECRET: want at least 16 characters"))
+		}
+	}
+	if tw := c.SMS["twilio"]; tw != nil && tw["FROM"] == "" && tw["MESSAGING_SERVICE_SID"] == "" {
+		errs = append(errs, fmt.Errorf("SIGNUP_SMS_TWILIO_FROM or SIGNUP_SMS_TWILIO_MESSAGING_SERVICE_SID: the twilio provider needs one"))
+	}
+	return errs
+}
