@@ -76,7 +76,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	texts, err := account.NewTexts(cfg.AppName, cfg.SMSTexts)
+	if err != nil {
+		return fmt.Errorf("configuration:\nSIGNUP_APP_NAME or SIGNUP_SMS_TEXT_*: %w", err)
+	}
 	opts := account.DefaultOptions()
+	opts.Texts = texts
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
 	opts.CaptchaTTL, opts.CodeTTL, opts.ResendInterval = cfg.CaptchaTTL, cfg.CodeTTL, cfg.ResendInterval
 	opts.MaxCodeAttempts = cfg.CodeMaxAttempts

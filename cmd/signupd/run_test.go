@@ -146,6 +146,7 @@ func TestBadConfiguration(t *testing.T) {
 		"test captcha":  {env: map[string]string{"SIGNUP_TEST_CAPTCHA_ANSWER": "OOOO", "SIGNUP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, want: "SIGNUP_TEST_CAPTCHA_ANSWER"},
 		"web root":      {env: map[string]string{"SIGNUP_WEB_ROOT": t.TempDir(), "SIGNUP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "y.db")}, want: "SIGNUP_WEB_ROOT"},
 		"region":        {env: map[string]string{"SIGNUP_DEFAULT_REGION": "XX"}, want: "SIGNUP_DEFAULT_REGION"},
+		"sms text":      {env: map[string]string{"SIGNUP_SMS_TEXT_REGISTER_EN": "code for {{.Mobile}}", "SIGNUP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "z.db")}, want: "SIGNUP_SMS_TEXT"},
 		"flag wins":     {env: map[string]string{}, args: []string{"-addr", "nonsense"}, want: "SIGNUP_ADDR"},
 		"unknown flag":  {args: []string{"-nope"}, want: "nope"},
 	} {
@@ -198,5 +199,18 @@ func TestMigrateCommand(t *testing.T) {
 		return map[string]string{"SIGNUP_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"}[k]
 	}, io.Discard, io.Discard); err == nil {
 		t.Fatal("migrating an unreachable database succeeded")
+	}
+}
+
+func TestOperatorMessageText(t *testing.T) {
+	in := startSignupd(t, "", map[string]string{
+		"SIGNUP_APP_NAME":             "Shop",
+		"SIGNUP_SMS_TEXT_REGISTER_ZH": "【{{.App}}】验证码{{.Code}},{{.Minutes}}分钟有效",
+	})
+	c := newClient(t, in.URL)
+	c.signUp(in, "13812345678", "+8613812345678", "correct horse")
+	code := in.smsCode(t, "+8613812345678")
+	if want := "【Shop】验证码" + code + ",5分钟有效"; !strings.Contains(in.stdout.String(), want) {
+		t.Fatalf("SMS text is not the operator's: %s", in.stdout)
 	}
 }

@@ -126,15 +126,50 @@ func TestHasherSheds(t *testing.T) {
 	}
 }
 
-func TestMessageText(t *testing.T) {
+func TestTexts(t *testing.T) {
+	texts, err := NewTexts("App", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ purpose, locale, code, want string }{
 		{PurposeRegister, LocaleZH, "123456", "【App】您的注册验证码是123456,5分钟内有效"},
 		{PurposeRegister, LocaleEN, "123456", "Your sign-up code is 123456. It expires in 5 minutes"},
 		{PurposeAlreadyRegistered, LocaleZH, "", "已有账号"},
 		{PurposeAlreadyRegistered, LocaleEN, "", "already has an account"},
+		{PurposeLogin, LocaleEN, "654321", "log-in code is 654321"},
+		{PurposeReset, LocaleZH, "654321", "重置密码,验证码是654321"},
+		{PurposeRegister, "fr", "123456", "您的注册验证码是123456"}, // unknown locale: Chinese
 	} {
-		if got := messageText("App", tc.purpose, tc.locale, tc.code, 5*time.Minute); !strings.Contains(got, tc.want) {
-			t.Errorf("%s/%s: %q lacks %q", tc.purpose, tc.locale, got, tc.want)
+		got, err := texts.Render(tc.purpose, tc.locale, tc.code, 5*time.Minute)
+		if err != nil || !strings.Contains(got, tc.want) {
+			t.Errorf("%s/%s: %q, %v; want it to contain %q", tc.purpose, tc.locale, got, err, tc.want)
 		}
+	}
+}
+
+func TestTextsRefuseUnsafeTemplates(t *testing.T) {
+	for name, tc := range map[string]struct {
+		app       string
+		overrides map[string]string
+	}{
+		"user input":            {"App", map[string]string{"register/en": "{{.Code}} for {{.Mobile}}"}},
+		"code left out":         {"App", map[string]string{"register/zh-CN": "【{{.App}}】欢迎"}},
+		"code in a notice":      {"App", map[string]string{"already_registered/en": "code {{.Code}}"}},
+		"not a template":        {"App", map[string]string{"login/en": "{{.Code"}},
+		"calls a function":      {"App", map[string]string{"reset/en": `{{.Code}} {{printf "%s" .Mobile}}`}},
+		"app breaks the text":   {"App】点击 http://x", nil},
+		"app with a line break": {"A\nB", nil},
+		"no app":                {"", nil},
+	} {
+		if _, err := NewTexts(tc.app, tc.overrides); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	texts, err := NewTexts("Shop", map[string]string{"register/en": "Shop code: {{.Code}} ({{.Minutes}} min)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := texts.Render(PurposeRegister, LocaleEN, "111222", 5*time.Minute); got != "Shop code: 111222 (5 min)" {
+		t.Fatalf("override rendered %q", got)
 	}
 }

@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -49,17 +48,3 @@ const (
 	LocaleZH = "zh-CN"
 	LocaleEN = "en"
 )
-
-func messageText(app, purpose, locale, code string, ttl time.Duration) string {
-	minutes := int(ttl / time.Minute)
-	switch {
-	case purpose == PurposeRegister && locale == LocaleEN:
-		return fmt.Sprintf("[%s] Your sign-up code is %s. It expires in %d minutes. If you did not ask for it, ignore this message.", app, code, minutes)
-	case purpose == PurposeRegister:
-		return fmt.Sprintf("【%s】您的注册验证码是%s,%d分钟内有效。如非本人操作,请忽略本短信。", app, code, minutes)
-	case locale == LocaleEN:
-		return fmt.Sprintf("[%s] Someone asked to sign up with this number, which already has an account. Log in instead; if it was not you, ignore this message.", app)
-	default:
-		return fmt.Sprintf("【%s】有人尝试用本号码注册,但本号码已有账号,请直接登录。如非本人操作,请忽略本短信。", app)
-	}
-}

@@ -25,6 +25,7 @@ type Options struct {
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
 	AppName            string
+	Texts              *Texts // message texts; nil means the defaults for AppName
 	Argon2             Argon2Params
 	HashConcurrency    int
 	HashMaxWait        time.Duration
@@ -98,6 +99,13 @@ func NewService(d Deps, o Options) *Service {
 	}
 	if d.Observer == nil {
 		d.Observer = noObserver{}
+	}
+	if o.Texts == nil {
+		texts, err := NewTexts(o.AppName, nil)
+		if err != nil {
+			panic(err) // the default texts are valid for any app name NewTexts accepts
+		}
+		o.Texts = texts
 	}
 	h := newHasher(o.Argon2, o.HashConcurrency, o.HashMaxWait)
 	return &Service{Deps: d, opts: o, hasher: h, dummyHash: h.hash("dummy password for unknown numbers")}

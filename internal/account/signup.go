@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -54,7 +55,9 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if registered {
 		m.Purpose, m.Code = PurposeAlreadyRegistered, ""
 	}
-	m.Text = messageText(s.opts.AppName, m.Purpose, m.Locale, code, m.TTL)
+	if m.Text, err = s.opts.Texts.Render(m.Purpose, m.Locale, m.Code, m.TTL); err != nil {
+		return fmt.Errorf("account: render message: %w", err)
+	}
 	if err := s.Outbox.Enqueue(ctx, m); err != nil {
 		// No code may stay stored whose message was not queued, and the user
 		// may ask again at once rather than wait out a window for nothing.

@@ -25,6 +25,7 @@ type Config struct {
 	SMSProviders     []string                     // the default route, in order
 	SMSRoutes        map[string][]string          // calling code -> providers, in order
 	SMS              map[string]map[string]string // provider -> FIELD -> value, for providers in use
+	SMSTexts         map[string]string            // "purpose/locale" -> text template, where the operator set one
 	SMSTimeout       time.Duration
 	SMSWorkers       int
 	TestCaptcha      string
@@ -70,7 +71,7 @@ func settings() []setting {
 		{"SIGNUP_TEST_CAPTCHA_ANSWER", "test-captcha-answer", "", "fixed captcha answer, for end-to-end and load tests only", str(func(c *Config) *string { return &c.TestCaptcha })},
 		{"SIGNUP_WEB_ROOT", "web-root", "", "serve this folder's html/ and static/ instead of the built-in pages", str(func(c *Config) *string { return &c.WebRoot })},
 		{"SIGNUP_REVEAL_REGISTERED", "reveal-registered", "false", "send-code answers DATAEXIST for registered numbers, as the original did", boolean(func(c *Config) *bool { return &c.RevealRegistered })},
-		{"SIGNUP_APP_NAME", "app-name", "Signup", "name in SMS texts", str(func(c *Config) *string { return &c.AppName })},
+		{"SIGNUP_APP_NAME", "app-name", "Signup", "the app name in SMS texts (1-20 characters, no brackets)", str(func(c *Config) *string { return &c.AppName })},
 		{"SIGNUP_DEFAULT_REGION", "default-region", "CN", "region of numbers typed without a calling code", str(func(c *Config) *string { return &c.Region })},
 		{"SIGNUP_LOG_FORMAT", "log-format", "text", "text | json", str(func(c *Config) *string { return &c.LogFormat })},
 		{"SIGNUP_LOG_LEVEL", "log-level", "info", "debug | info | warn | error", str(func(c *Config) *string { return &c.LogLevel })},
@@ -172,5 +173,6 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	}
 	errs = append(errs, c.validate()...)
 	errs = append(errs, c.loadSMSSettings(getenv)...)
+	c.loadSMSTexts(getenv)
 	return c, errors.Join(errs...)
 }

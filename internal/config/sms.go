@@ -155,3 +155,17 @@ func (c *Config) loadSMSSettings(getenv func(string) string) []error {
 	}
 	return errs
 }
+
+// loadSMSTexts reads the message texts an operator set, as
+// SIGNUP_SMS_TEXT_<PURPOSE>_<ZH|EN>, keyed "purpose/locale". They are checked
+// when the service builds them.
+func (c *Config) loadSMSTexts(getenv func(string) string) {
+	c.SMSTexts = map[string]string{}
+	for _, purpose := range []string{"register", "already_registered", "login", "reset"} {
+		for suffix, locale := range map[string]string{"ZH": "zh-CN", "EN": "en"} {
+			if v := getenv("SIGNUP_SMS_TEXT_" + strings.ToUpper(purpose) + "_" + suffix); v != "" {
+				c.SMSTexts[purpose+"/"+locale] = v
+			}
+		}
+	}
+}
