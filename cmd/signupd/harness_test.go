@@ -102,3 +102,5 @@ func (in *instance) smsCode(t *testing.T, phone string) string {
 	t.Fatalf("no SMS code for %s in:\n%s", phone, in.stdout)
 	return ""
 }
+
+func sleepBriefly() { time.Sleep(10 * time.Millisecond) }

@@ -14,13 +14,17 @@ import (
 
 // newRouter builds every provider in use from its settings and routes
 // numbers to them: SIGNUP_SMS_ROUTES per calling code, SIGNUP_SMS_PROVIDER
-// for the rest.
-func newRouter(cfg config.Config, stdout io.Writer) (*delivery.Router, error) {
+// for the rest. With Twilio Verify it also returns the code checker.
+func newRouter(cfg config.Config, stdout io.Writer) (*delivery.Router, account.CodeChecker, error) {
 	built := map[string]delivery.Named{}
+	var checker account.CodeChecker
 	for _, name := range cfg.UsedSMSProviders() {
 		p, err := newProvider(name, cfg.SMS[name], cfg.SMSTimeout, stdout)
 		if err != nil {
-			return nil, fmt.Errorf("SMS provider %s: %w", name, err)
+			return nil, nil, fmt.Errorf("SMS provider %s: %w", name, err)
+		}
+		if v, ok := p.(*sms.TwilioVerifySender); ok {
+			checker = v.Checker()
 		}
 		built[name] = delivery.Named{Name: name, Provider: p}
 	}
@@ -35,7 +39,7 @@ func newRouter(cfg config.Config, stdout io.Writer) (*delivery.Router, error) {
 	for code, names := range cfg.SMSRoutes {
 		byCode[code] = list(names)
 	}
-	return delivery.NewRouter(list(cfg.SMSProviders), byCode), nil
+	return delivery.NewRouter(list(cfg.SMSProviders), byCode), checker, nil
 }
 
 // templates maps message purposes to a provider's template settings.
@@ -71,6 +75,22 @@ func newProvider(name string, s map[string]string, timeout time.Duration, stdout
 			AccountSID: s["ACCOUNT_SID"], AuthToken: s["AUTH_TOKEN"], From: s["FROM"],
 			MessagingServiceSID: s["MESSAGING_SERVICE_SID"], Endpoint: s["ENDPOINT"], Timeout: timeout,
 		}, client)
+	case "twilio_verify":
+		verify, err := sms.NewTwilioVerify(sms.TwilioVerifyConfig{
+			AccountSID: s["ACCOUNT_SID"], AuthToken: s["AUTH_TOKEN"], ServiceSID: s["SERVICE_SID"],
+			Endpoint: s["ENDPOINT"], Timeout: timeout,
+		}, client)
+		if err != nil {
+			return nil, err
+		}
+		notices, err := sms.NewTwilio(sms.TwilioConfig{
+			AccountSID: s["ACCOUNT_SID"], AuthToken: s["AUTH_TOKEN"], From: s["FROM"],
+			MessagingServiceSID: s["MESSAGING_SERVICE_SID"], Endpoint: s["MESSAGES_ENDPOINT"], Timeout: timeout,
+		}, client)
+		if err != nil {
+			return nil, err
+		}
+		return sms.NewTwilioVerifySender(verify, notices), nil
 	case "ronglian":
 		return sms.NewRonglian(sms.RonglianConfig{
 			AccountSID: s["ACCOUNT_SID"], AuthToken: s["AUTH_TOKEN"], AppID: s["APP_ID"],

@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Argon2.MemoryKiB, opts.Argon2.Time = uint32(cfg.Argon2MemoryKiB), uint32(cfg.Argon2Time)
 	opts.HashConcurrency = cfg.HashConcurrency
 	m := metrics.New()
-	router, err := newRouter(cfg, stdout)
+	router, checker, err := newRouter(cfg, stdout)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc := account.NewService(account.Deps{
 		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv,
 		Outbox:   outbox,
+		Checker:  checker,
 		Secret:   deriveKey(secret, "sms code"),
 		Answer:   captchaAnswers(cfg.TestCaptcha),
 		Logger:   logger,

@@ -40,6 +40,7 @@ const (
 	KindSessionStore
 	KindThrottleStore
 	KindOutboxStore
+	KindCodeChecker
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

@@ -79,6 +79,9 @@ type Deps struct {
 	Clock    func() time.Time       // nil means time.Now
 	Logger   *slog.Logger
 	Observer Observer // nil means none
+	// Checker, when set, makes and checks the codes (see CodeChecker); the
+	// messages queued for code purposes then carry no code.
+	Checker CodeChecker
 }
 
 // Service runs the sign-up flow.

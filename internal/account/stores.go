@@ -106,3 +106,11 @@ type FailureStore interface {
 	AddFailure(ctx context.Context, key string, ttl time.Duration) (Failures, error)
 	ClearFailures(ctx context.Context, key string) error
 }
+
+// CodeChecker is a provider that makes, sends and checks codes itself
+// (Twilio Verify). With one, the service stores no code of its own: the code
+// store keeps a marker that only a check the provider approved may consume,
+// so the resend window, the attempt limit and single use still hold here.
+type CodeChecker interface {
+	Check(ctx context.Context, p Phone, code string) (bool, error)
+}

@@ -147,3 +147,18 @@ func TestSMSProvidersAndRoutes(t *testing.T) {
 		t.Error("a provider listed twice was accepted")
 	}
 }
+
+func TestTwilioVerifyMustBeTheOnlyProvider(t *testing.T) {
+	env := map[string]string{
+		"SIGNUP_SMS_PROVIDER":                  "twilio_verify",
+		"SIGNUP_SMS_TWILIO_VERIFY_ACCOUNT_SID": "AC1", "SIGNUP_SMS_TWILIO_VERIFY_AUTH_TOKEN": "t",
+		"SIGNUP_SMS_TWILIO_VERIFY_SERVICE_SID": "VA1", "SIGNUP_SMS_TWILIO_VERIFY_FROM": "+15005550006",
+	}
+	if _, err := load(t, env); err != nil {
+		t.Fatal(err)
+	}
+	env["SIGNUP_SMS_PROVIDER"] = "twilio_verify,console"
+	if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "must be the only provider") {
+		t.Fatalf("err = %v, want twilio_verify refused beside another provider", err)
+	}
+}

@@ -21,6 +21,8 @@ var smsFields = map[string][]struct {
 	"tencent": {{"SECRET_ID", true}, {"SECRET_KEY", true}, {"SDK_APP_ID", true}, {"SIGN_NAME", true},
 		{"TEMPLATE_REGISTER", true}, {"TEMPLATE_ALREADY_REGISTERED", true}, {"REGION", false}, {"ENDPOINT", false}},
 	"twilio": {{"ACCOUNT_SID", true}, {"AUTH_TOKEN", true}, {"FROM", false}, {"MESSAGING_SERVICE_SID", false}, {"ENDPOINT", false}},
+	"twilio_verify": {{"ACCOUNT_SID", true}, {"AUTH_TOKEN", true}, {"SERVICE_SID", true}, {"FROM", false},
+		{"MESSAGING_SERVICE_SID", false}, {"ENDPOINT", false}, {"MESSAGES_ENDPOINT", false}},
 	"ronglian": {{"ACCOUNT_SID", true}, {"AUTH_TOKEN", true}, {"APP_ID", true},
 		{"TEMPLATE_REGISTER", true}, {"TEMPLATE_ALREADY_REGISTERED", true}, {"ENDPOINT", false}},
 }
@@ -150,8 +152,16 @@ func (c *Config) loadSMSSettings(getenv func(string) string) []error {
 			errs = append(errs, fmt.Errorf("SIGNUP_SMS_WEBHOOK_SECRET: want at least 16 characters"))
 		}
 	}
-	if tw := c.SMS["twilio"]; tw != nil && tw["FROM"] == "" && tw["MESSAGING_SERVICE_SID"] == "" {
-		errs = append(errs, fmt.Errorf("SIGNUP_SMS_TWILIO_FROM or SIGNUP_SMS_TWILIO_MESSAGING_SERVICE_SID: the twilio provider needs one"))
+	for _, p := range []string{"twilio", "twilio_verify"} {
+		if tw := c.SMS[p]; tw != nil && tw["FROM"] == "" && tw["MESSAGING_SERVICE_SID"] == "" {
+			env := "SIGNUP_SMS_" + strings.ToUpper(p) + "_"
+			errs = append(errs, fmt.Errorf("%sFROM or %sMESSAGING_SERVICE_SID: the %s provider needs one", env, env, p))
+		}
+	}
+	// Codes Twilio Verify made can be checked only by Twilio: no other
+	// provider can take its messages over.
+	if c.SMS["twilio_verify"] != nil && len(c.UsedSMSProviders()) > 1 {
+		errs = append(errs, fmt.Errorf("SIGNUP_SMS_PROVIDER and SIGNUP_SMS_ROUTES: twilio_verify makes and checks the codes itself, so it must be the only provider"))
 	}
 	return errs
 }

@@ -152,3 +152,33 @@ func (v *TwilioVerify) Check(ctx context.Context, to account.Phone, code string)
 	}
 	return false, f
 }
+
+// TwilioVerifySender is the outbox's provider where Twilio Verify makes the
+// codes: a code message starts a verification, and Twilio sends its own text
+// with its own code; a notice, which carries no code, goes out through
+// notices (Twilio Messages).
+type TwilioVerifySender struct {
+	verify  *TwilioVerify
+	notices interface {
+		Send(ctx context.Context, m account.Message) error
+	}
+}
+
+// NewTwilioVerifySender returns a sender starting verifications with verify
+// and sending notices with notices.
+func NewTwilioVerifySender(verify *TwilioVerify, notices interface {
+	Send(ctx context.Context, m account.Message) error
+}) *TwilioVerifySender {
+	return &TwilioVerifySender{verify: verify, notices: notices}
+}
+
+// Send starts a verification for a code purpose, or sends a notice.
+func (s *TwilioVerifySender) Send(ctx context.Context, m account.Message) error {
+	if m.Purpose == account.PurposeAlreadyRegistered {
+		return s.notices.Send(ctx, m)
+	}
+	return s.verify.Start(ctx, m.To, m.Locale)
+}
+
+// Checker returns the Verify client, which checks the codes Twilio made.
+func (s *TwilioVerifySender) Checker() *TwilioVerify { return s.verify }
