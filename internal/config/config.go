@@ -64,7 +64,7 @@ func settings() []setting {
 		{"SIGNUP_REDIS_URL", "redis-url", "", "captchas, codes and counters in Redis (redis://, rediss://, redis-cluster://, redis-sentinel://); in process memory when unset", str(func(c *Config) *string { return &c.RedisURL })},
 		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},
 		{"SIGNUP_REDIS_TIMEOUT", "redis-timeout", "500ms", "Redis read and write timeout (dial and pool waits get twice as long)", dur(func(c *Config) *time.Duration { return &c.RedisTimeout })},
-		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "SMS providers to try in order: console, webhook, aliyun, tencent, twilio, ronglian", smsProviders},
+		{"SIGNUP_SMS_PROVIDER", "sms-provider", "console", "SMS providers to try in order: console, webhook, aliyun, tencent, twilio, twilio_verify, ronglian", smsProviders},
 		{"SIGNUP_SMS_ROUTES", "sms-routes", "", "per calling code, providers in order, e.g. 86=tencent,aliyun;1=twilio (others use SIGNUP_SMS_PROVIDER)", smsRoutes},
 		{"SIGNUP_SMS_TIMEOUT", "sms-timeout", "5s", "timeout of one SMS provider call", dur(func(c *Config) *time.Duration { return &c.SMSTimeout })},
 		{"SIGNUP_SMS_WORKERS", "sms-workers", "8", "SMS sends in flight per instance", integer(func(c *Config) *int { return &c.SMSWorkers })},
