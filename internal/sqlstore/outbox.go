@@ -127,38 +127,21 @@ func (db *DB) Complete(ctx context.Context, r delivery.Record, s delivery.State,
 	default:
 		return wrap(op, fmt.Errorf("%q is not a final state", s))
 	}
-	return db.execLeased(ctx, op, completeOutbox, string(s), provider, detail, millis(at), r.ID, r.Lease)
+	return db.execOne(ctx, op, delivery.ErrLeaseLost, completeOutbox, string(s), provider, detail, millis(at), r.ID, r.Lease)
 }
 
 // Retry makes the claimed record r pending again, due at nextAt, to be
 // tried next with the provider at index route. It returns
 // delivery.ErrLeaseLost when r no longer holds its lease.
 func (db *DB) Retry(ctx context.Context, r delivery.Record, nextAt time.Time, route int, detail string) error {
-	return db.execLeased(ctx, "outbox retry", retryOutbox, millis(nextAt), route, detail, r.ID, r.Lease)
+	return db.execOne(ctx, "outbox retry", delivery.ErrLeaseLost, retryOutbox, millis(nextAt), route, detail, r.ID, r.Lease)
 }
 
 // Release gives the claimed record r back, due as it was, without counting
 // the attempt its claim began. It returns delivery.ErrLeaseLost when r no
 // longer holds its lease.
 func (db *DB) Release(ctx context.Context, r delivery.Record) error {
-	return db.execLeased(ctx, "outbox release", releaseOutbox, r.ID, r.Lease)
-}
-
-// execLeased runs a statement that changes one leased record, and returns
-// delivery.ErrLeaseLost when it changed none.
-func (db *DB) execLeased(ctx context.Context, op, query string, args ...any) error {
-	res, err := db.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		return wrap(op, delivery.ErrLeaseLost)
-	}
-	return nil
+	return db.execOne(ctx, "outbox release", delivery.ErrLeaseLost, releaseOutbox, r.ID, r.Lease)
 }
 
 // Depth returns the number of pending records, leased or not, and the

@@ -57,13 +57,13 @@ func (db *DB) Session(ctx context.Context, idHash []byte, now time.Time) (accoun
 // TouchSession sets the last-seen time of the session with idHash, or
 // returns account.ErrNotFound when there is none.
 func (db *DB) TouchSession(ctx context.Context, idHash []byte, lastSeen time.Time) error {
-	return db.execOne(ctx, "touch session", touchSession, millis(lastSeen), idHash)
+	return db.execOne(ctx, "touch session", account.ErrNotFound, touchSession, millis(lastSeen), idHash)
 }
 
 // DeleteSession deletes the session with idHash, or returns
 // account.ErrNotFound when there is none.
 func (db *DB) DeleteSession(ctx context.Context, idHash []byte) error {
-	return db.execOne(ctx, "delete session", deleteSession, idHash)
+	return db.execOne(ctx, "delete session", account.ErrNotFound, deleteSession, idHash)
 }
 
 // DeleteExpiredSessions deletes the sessions expired at or before now and
@@ -80,9 +80,9 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, 
 	return n, nil
 }
 
-// execOne runs a statement meant to change one row, and returns
-// account.ErrNotFound when it changed none.
-func (db *DB) execOne(ctx context.Context, op, query string, args ...any) error {
+// execOne runs a statement meant to change one row, and returns none
+// (account.ErrNotFound, delivery.ErrLeaseLost) when it changed none.
+func (db *DB) execOne(ctx context.Context, op string, none error, query string, args ...any) error {
 	res, err := db.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return wrap(op, err)
@@ -92,7 +92,7 @@ func (db *DB) execOne(ctx context.Context, op, query string, args ...any) error 
 		return wrap(op, err)
 	}
 	if n == 0 {
-		return wrap(op, account.ErrNotFound)
+		return wrap(op, none)
 	}
 	return nil
 }
