@@ -114,3 +114,21 @@ type FailureStore interface {
 type CodeChecker interface {
 	Check(ctx context.Context, p Phone, code string) (bool, error)
 }
+
+// Window is a sliding-window limit: at most Limit events in any Period.
+type Window struct {
+	Limit  int
+	Period time.Duration
+}
+
+// QuotaStore counts events in sliding windows (a log of event times, not
+// fixed buckets, so no burst fits at a bucket boundary).
+type QuotaStore interface {
+	// Take records the event id for key if every window still has room,
+	// checking and recording in one atomic step; else it records nothing
+	// and returns how long until every window has room again.
+	Take(ctx context.Context, key, id string, windows []Window) (wait time.Duration, err error)
+	// Refund removes the event id from key: a take that a later limit
+	// refused must not count.
+	Refund(ctx context.Context, key, id string) error
+}
