@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts := account.DefaultOptions()
 	opts.Texts = texts
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
+	opts.CallingCodes = cfg.CallingCodes
 	opts.CaptchaTTL, opts.CodeTTL, opts.ResendInterval = cfg.CaptchaTTL, cfg.CodeTTL, cfg.ResendInterval
 	opts.MaxCodeAttempts = cfg.CodeMaxAttempts
 	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge

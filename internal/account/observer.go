@@ -8,7 +8,7 @@ type Observer interface {
 	CaptchaChecked(result string)
 	// CodeChecked: "matched", "mismatch", "missing" or "void".
 	CodeChecked(result string)
-	// LimitHit: "resend_interval", "login_account" or "login_ip".
+	// LimitHit: "resend_interval", "login_account", "login_ip" or "destination".
 	LimitHit(kind string)
 }
 

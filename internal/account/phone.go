@@ -2,6 +2,7 @@ package account
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -31,6 +32,16 @@ func ParsePhone(raw, region string) (Phone, error) {
 		return "", &Error{Kind: KindNotMobile}
 	}
 	return Phone(phonenumbers.Format(num, phonenumbers.E164)), nil
+}
+
+// CallingCode returns the country calling code, without "+": "86" for
+// "+8613812345678".
+func (p Phone) CallingCode() string {
+	num, err := phonenumbers.Parse(string(p), "")
+	if err != nil {
+		return ""
+	}
+	return strconv.Itoa(int(num.GetCountryCode()))
 }
 
 // String returns the E.164 form.

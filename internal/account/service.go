@@ -16,7 +16,11 @@ import (
 
 // Options are the rules' parameters. DefaultOptions gives the documented defaults.
 type Options struct {
-	Region             string // region for numbers typed without a calling code
+	Region string // region for numbers typed without a calling code
+	// CallingCodes are the countries codes may be sent to ("86"); an SMS to
+	// anywhere else is refused, since pumping fraud targets expensive
+	// destinations (Twilio's geo permissions).
+	CallingCodes       []string
 	CaptchaTTL         time.Duration
 	CodeTTL            time.Duration
 	ResendInterval     time.Duration
@@ -48,6 +52,7 @@ type LoginLimits struct {
 func DefaultOptions() Options {
 	return Options{
 		Region:             "CN",
+		CallingCodes:       []string{"86"},
 		CaptchaTTL:         180 * time.Second,
 		CodeTTL:            300 * time.Second,
 		ResendInterval:     60 * time.Second,

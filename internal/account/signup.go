@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -28,6 +29,10 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	phone, err := ParsePhone(r.Mobile, s.opts.Region)
 	if err != nil {
 		return err
+	}
+	if !slices.Contains(s.opts.CallingCodes, phone.CallingCode()) {
+		s.Observer.LimitHit("destination")
+		return &Error{Kind: KindCountryRefused}
 	}
 	if err := s.checkCaptcha(ctx, r.CaptchaID, r.CaptchaAnswer); err != nil {
 		return err

@@ -33,6 +33,7 @@ type Config struct {
 	RevealRegistered bool
 	AppName          string
 	Region           string
+	CallingCodes     []string
 	LogFormat        string
 	LogLevel         string
 	CookieSecure     string
@@ -72,6 +73,7 @@ func settings() []setting {
 		{"SIGNUP_WEB_ROOT", "web-root", "", "serve this folder's html/ and static/ instead of the built-in pages", str(func(c *Config) *string { return &c.WebRoot })},
 		{"SIGNUP_REVEAL_REGISTERED", "reveal-registered", "false", "send-code answers DATAEXIST for registered numbers, as the original did", boolean(func(c *Config) *bool { return &c.RevealRegistered })},
 		{"SIGNUP_APP_NAME", "app-name", "Signup", "the app name in SMS texts (1-20 characters, no brackets)", str(func(c *Config) *string { return &c.AppName })},
+		{"SIGNUP_ALLOWED_CALLING_CODES", "allowed-calling-codes", "86", "country calling codes SMS codes may be sent to, comma-separated (e.g. 86,852,853)", callingCodes},
 		{"SIGNUP_DEFAULT_REGION", "default-region", "CN", "region of numbers typed without a calling code", str(func(c *Config) *string { return &c.Region })},
 		{"SIGNUP_LOG_FORMAT", "log-format", "text", "text | json", str(func(c *Config) *string { return &c.LogFormat })},
 		{"SIGNUP_LOG_LEVEL", "log-level", "info", "debug | info | warn | error", str(func(c *Config) *string { return &c.LogLevel })},

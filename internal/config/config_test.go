@@ -43,6 +43,7 @@ func TestValid(t *testing.T) {
 		{"SIGNUP_SMS_PROVIDER": "twilio", "SIGNUP_SMS_TWILIO_ACCOUNT_SID": "AC1", "SIGNUP_SMS_TWILIO_AUTH_TOKEN": "t", "SIGNUP_SMS_TWILIO_FROM": "+15005550006"},
 		{"SIGNUP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,::1"},
 		{"SIGNUP_DEFAULT_REGION": "US"},
+		{"SIGNUP_ALLOWED_CALLING_CODES": "+86, 852,1"},
 	} {
 		if _, err := load(t, env); err != nil {
 			t.Errorf("%v: %v", env, err)
@@ -52,24 +53,25 @@ func TestValid(t *testing.T) {
 
 func TestInvalidNamesTheVariable(t *testing.T) {
 	for env, v := range map[string]string{
-		"SIGNUP_ADDR":              ":8080",
-		"SIGNUP_DATABASE_URL":      "mysql://x",
-		"SIGNUP_REDIS_URL":         "memcached://x:1",
-		"SIGNUP_SMS_PROVIDER":      "smoke-signals",
-		"SIGNUP_SMS_ROUTES":        "86=nobody",
-		"SIGNUP_SMS_WORKERS":       "0",
-		"SIGNUP_SECRET":            "too short",
-		"SIGNUP_SMS_TIMEOUT":       "0s",
-		"SIGNUP_CODE_TTL":          "11m",
-		"SIGNUP_CODE_MAX_ATTEMPTS": "0",
-		"SIGNUP_LOG_FORMAT":        "xml",
-		"SIGNUP_LOG_LEVEL":         "loud",
-		"SIGNUP_COOKIE_SECURE":     "sometimes",
-		"SIGNUP_TRUSTED_PROXIES":   "10.0.0.0/33",
-		"SIGNUP_REVEAL_REGISTERED": "maybe",
-		"SIGNUP_ARGON2_TIME":       "1",
-		"SIGNUP_HASH_CONCURRENCY":  "0",
-		"SIGNUP_DEFAULT_REGION":    "cn",
+		"SIGNUP_ADDR":                  ":8080",
+		"SIGNUP_DATABASE_URL":          "mysql://x",
+		"SIGNUP_REDIS_URL":             "memcached://x:1",
+		"SIGNUP_SMS_PROVIDER":          "smoke-signals",
+		"SIGNUP_SMS_ROUTES":            "86=nobody",
+		"SIGNUP_SMS_WORKERS":           "0",
+		"SIGNUP_SECRET":                "too short",
+		"SIGNUP_SMS_TIMEOUT":           "0s",
+		"SIGNUP_CODE_TTL":              "11m",
+		"SIGNUP_CODE_MAX_ATTEMPTS":     "0",
+		"SIGNUP_LOG_FORMAT":            "xml",
+		"SIGNUP_LOG_LEVEL":             "loud",
+		"SIGNUP_COOKIE_SECURE":         "sometimes",
+		"SIGNUP_TRUSTED_PROXIES":       "10.0.0.0/33",
+		"SIGNUP_REVEAL_REGISTERED":     "maybe",
+		"SIGNUP_ARGON2_TIME":           "1",
+		"SIGNUP_HASH_CONCURRENCY":      "0",
+		"SIGNUP_DEFAULT_REGION":        "cn",
+		"SIGNUP_ALLOWED_CALLING_CODES": "86,abc",
 	} {
 		_, err := load(t, map[string]string{env: v})
 		if err == nil || !strings.Contains(err.Error(), env) {

@@ -179,3 +179,15 @@ func (c *Config) loadSMSTexts(getenv func(string) string) {
 		}
 	}
 }
+
+func callingCodes(c *Config, v string) error {
+	c.CallingCodes = nil
+	for _, code := range strings.Split(v, ",") {
+		code = strings.TrimPrefix(strings.TrimSpace(code), "+")
+		if !callingCode(code) {
+			return fmt.Errorf("want calling codes like 86,852, got %q", code)
+		}
+		c.CallingCodes = append(c.CallingCodes, code)
+	}
+	return nil
+}

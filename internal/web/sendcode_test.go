@@ -3,6 +3,7 @@ package web_test
 import (
 	"image/png"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +122,10 @@ func TestSendCodeProviderDown(t *testing.T) {
 }
 
 func TestSendCodeUndeliverable(t *testing.T) {
-	e := newEnv(t, func(_ *account.Options, _ *web.Options, rt *routes) { rt.fallback, rt.byCode = false, []string{"86"} })
+	e := newEnv(t, func(o *account.Options, _ *web.Options, rt *routes) {
+		o.CallingCodes = []string{"86", "1"}
+		rt.fallback, rt.byCode = false, []string{"86"}
+	})
 	e.openPage(e.client)
 	id := newID()
 	e.captcha(id)
@@ -163,3 +167,20 @@ func TestCaptchaExpires(t *testing.T) {
 }
 
 func noResendWait(o *account.Options, _ *web.Options, _ *routes) { o.ResendInterval = 0 }
+
+func TestSendCodeCountryAllowList(t *testing.T) {
+	e := newEnv(t)
+	e.openPage(e.client)
+	for i, mobile := range []string{"+447400123456", "+12015550123", "+85251234567"} {
+		id := newID()
+		e.captcha(id)
+		want(t, e.sendCode(mobile, id, answer), "4103", "暂不支持向该国家或地区")
+		// The refusal comes before the captcha is used.
+		local := "1381234567" + strconv.Itoa(i)
+		want(t, e.sendCode(local, id, answer), "0", "发送成功")
+		e.sms.last(t, canonical(local))
+	}
+	if len(e.sms.messages()) != 3 {
+		t.Fatalf("%d messages, want only the three to +86", len(e.sms.messages()))
+	}
+}
