@@ -173,3 +173,11 @@ func TestTextsRefuseUnsafeTemplates(t *testing.T) {
 		t.Fatalf("override rendered %q", got)
 	}
 }
+
+func TestCallingCode(t *testing.T) {
+	for p, want := range map[Phone]string{"+8613812345678": "86", "+12015550123": "1", "+85251234567": "852", "+447400123456": "44", "junk": ""} {
+		if got := p.CallingCode(); got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+}

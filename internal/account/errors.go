@@ -41,6 +41,7 @@ const (
 	KindThrottleStore
 	KindOutboxStore
 	KindCodeChecker
+	KindCountryRefused
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

@@ -70,6 +70,7 @@ var replies = map[account.Kind]reply{
 	account.KindSessionStore:     {errnoDB, text{"登录状态存取失败", "Reading or saving the session failed"}},
 	account.KindThrottleStore:    {errnoDB, text{"登录限制数据存取失败", "Reading the login limits failed"}},
 	account.KindOutboxStore:      {errnoDB, text{"短信排队失败,请稍后重试", "Queuing the SMS failed; try again"}},
+	account.KindCountryRefused:   {errnoParam, text{"暂不支持向该国家或地区的号码发送验证码", "Codes cannot be sent to numbers of this country or region"}},
 	account.KindCodeChecker:      {errnoThird, text{"验证码校验服务暂时不可用,请稍后重试", "The code checking service is unavailable; try again"}},
 	account.KindInternal:         {errnoServer, text{"内部错误", "Internal error"}},
 }
