@@ -126,7 +126,11 @@ type Window struct {
 type QuotaStore interface {
 	// Take records the event id for key if every window still has room,
 	// checking and recording in one atomic step; else it records nothing
-	// and returns how long until every window has room again.
+	// and returns how long until every window has room again. Callers pass
+	// a fresh random id per event; a Take with an id the key already holds
+	// is the same event (a retried call) and changes nothing. Bad windows
+	// (none, a Period <= 0, a negative Limit) are an error, never "no
+	// limit"; a Limit of 0 refuses for a Period.
 	Take(ctx context.Context, key, id string, windows []Window) (wait time.Duration, err error)
 	// Refund removes the event id from key: a take that a later limit
 	// refused must not count.

@@ -1,5 +1,5 @@
-// Package memstore keeps captchas, verification codes and failure counters in
-// process memory with expiry: the embedded default's store. Every
+// Package memstore keeps captchas, verification codes, failure counters and
+// quotas in process memory with expiry: the embedded default's store. Every
 // check-and-change happens under one shard lock, so each is atomic.
 package memstore
 
@@ -28,8 +28,8 @@ type shard struct {
 	entries map[string]*entry
 }
 
-// entry is a captcha, a code or a failure counter; keys are namespaced by
-// kind, so one entry holds one of them.
+// entry is a captcha, a code, a failure counter or a quota; keys are
+// namespaced by kind, so one entry holds one of them.
 type entry struct {
 	expires time.Time
 
@@ -42,6 +42,8 @@ type entry struct {
 	void        bool
 
 	failures account.Failures
+
+	events []event // quota: oldest first
 }
 
 // New returns an empty store reading time from clock (time.Now when nil).

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/account/accounttest"
 	"github.com/signupd/signupd/internal/memstore"
 )
@@ -24,5 +25,33 @@ func TestSweepFreesExpired(t *testing.T) {
 	}
 	if got, err := s.TakeCaptcha(t.Context(), "long"); err != nil || got != "BBBB" {
 		t.Fatalf("live entry lost by sweep: %q, %v", got, err)
+	}
+}
+
+func TestSweepFreesExpiredQuota(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := memstore.New(func() time.Time { return now })
+	w := []account.Window{{Limit: 2, Period: time.Minute}, {Limit: 5, Period: time.Hour}}
+	for _, key := range []string{"a", "b"} {
+		if wait, err := s.Take(t.Context(), key, "e1", w); err != nil || wait != 0 {
+			t.Fatalf("take %s = %v, %v", key, wait, err)
+		}
+	}
+	now = now.Add(30 * time.Minute)
+	s.Take(t.Context(), "b", "e2", w) // b now lives until 90 minutes
+	now = now.Add(31 * time.Minute)   // past a's longest period, not b's
+	if n := s.Sweep(); n != 1 {
+		t.Fatalf("swept %d, want 1 (a)", n)
+	}
+	now = now.Add(30 * time.Minute)
+	if n := s.Sweep(); n != 1 {
+		t.Fatalf("swept %d, want 1 (b)", n)
+	}
+	// A refund that empties a quota frees it at once.
+	s.Take(t.Context(), "c", "e1", w)
+	s.Refund(t.Context(), "c", "e1")
+	now = now.Add(2 * time.Hour)
+	if n := s.Sweep(); n != 0 {
+		t.Fatalf("swept %d, want 0: the emptied quota should be gone already", n)
 	}
 }

@@ -1,10 +1,10 @@
-// Package redisstore keeps captchas, verification codes and failure counters
-// in Redis, for several signupd instances sharing one store. It meets the
-// same contract as memstore (account.CaptchaStore, account.CodeStore,
-// account.FailureStore), and every check-and-change is one atomic step on
-// the server: SET PX to store a captcha, GETDEL to take it, and a Lua script
-// (EVALSHA, falling back to EVAL) to start or check a code and to count a
-// failure. Times and expiries come from the server's clock (TIME inside the
+// Package redisstore keeps captchas, verification codes, failure counters and
+// quotas in Redis, for several signupd instances sharing one store. It meets
+// the same contract as memstore (account.CaptchaStore, account.CodeStore,
+// account.FailureStore, account.QuotaStore), and every check-and-change is
+// one atomic step on the server: SET PX to store a captcha, GETDEL to take
+// it, and a Lua script (EVALSHA, falling back to EVAL) to start or check a
+// code, to count a failure and to take from a quota. Times and expiries come from the server's clock (TIME inside the
 // scripts, PX and PEXPIRE), so instances with skewed clocks agree.
 //
 // Open takes one of these URLs:
@@ -23,8 +23,9 @@
 // the system's roots; add a private CA with SSL_CERT_FILE or SSL_CERT_DIR.
 //
 // Keys are <prefix>signup:captcha:{id}, <prefix>signup:code:{key} (a hash:
-// hash, attempts, void, code_expires, resend_at) and <prefix>signup:fail:{key}
-// (a hash: count, last). The braces make the caller's id the Redis Cluster
+// hash, attempts, void, code_expires, resend_at), <prefix>signup:fail:{key}
+// (a hash: count, last) and <prefix>signup:quota:{key} (a sorted set: event
+// ids scored by server time in microseconds). The braces make the caller's id the Redis Cluster
 // hash tag, and every script touches one key, so none spans slots.
 //
 // The client is go-redis v9, not rueidis. Measured here (Redis 7.0 on

@@ -36,7 +36,9 @@ const (
 // maxRetries is one retry after a network error. A retried script may have
 // run once already with its reply lost; every script here then errs on the
 // safe side (an attempt counted twice, a captcha or code reported gone, a
-// start reported as waiting), never the lenient one.
+// start reported as waiting), never the lenient one; a quota take, whose
+// event id the retry finds already recorded, is counted once and reported
+// as taken, which is simply right.
 const maxRetries = 1
 
 // dialerRetries is one dial per attempt: go-redis's default of five dials
@@ -57,7 +59,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Store keeps captchas, verification codes and failure counters in Redis.
+// Store keeps captchas, verification codes, failure counters and quotas in
+// Redis.
 // It is safe for concurrent use, and any number of Stores, in one process or
 // in many, may share one Redis: every check-and-change is one atomic step on
 // the server, timed by the server's clock.

@@ -233,12 +233,17 @@ func methods(s *redisstore.Store) map[string]func(ctx context.Context) error {
 			return err
 		},
 		"ClearFailures": func(ctx context.Context) error { return s.ClearFailures(ctx, "f") },
+		"Take": func(ctx context.Context) error {
+			_, err := s.Take(ctx, "q", "e", []account.Window{{Limit: 5, Period: time.Minute}})
+			return err
+		},
+		"Refund": func(ctx context.Context) error { return s.Refund(ctx, "q", "e") },
 	}
 }
 
 // order runs the methods so that each one's precondition holds when Redis is up.
 var order = []string{"Ping", "PutCaptcha", "TakeCaptcha", "StartCode", "CheckCode",
-	"CancelCode", "AddFailure", "Failures", "ClearFailures"}
+	"CancelCode", "AddFailure", "Failures", "ClearFailures", "Take", "Refund"}
 
 // TestRedisDownAndBack stops a Redis under a live Store: every method must
 // fail fast rather than hang a request, and once Redis is back the same

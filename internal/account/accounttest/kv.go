@@ -11,20 +11,22 @@ import (
 	"github.com/signupd/signupd/internal/account"
 )
 
-// KVStore is what the short-lived side of the flow needs: captchas, codes and
-// failure counters.
+// KVStore is what the short-lived side of the flow needs: captchas, codes,
+// failure counters and quotas.
 type KVStore interface {
 	account.CaptchaStore
 	account.CodeStore
 	account.FailureStore
+	account.QuotaStore
 }
 
-// TestKVStore runs the contracts of all three stores on KVStores: those of
-// TestCaptchaStore, TestCodeStore and TestFailureStore.
+// TestKVStore runs the contracts of all four stores on KVStores: those of
+// TestCaptchaStore, TestCodeStore, TestFailureStore and TestQuotaStore.
 func TestKVStore(t *testing.T, open func(t *testing.T) KVStore) {
 	TestCaptchaStore(t, func(t *testing.T) account.CaptchaStore { return open(t) })
 	TestCodeStore(t, func(t *testing.T) account.CodeStore { return open(t) })
 	TestFailureStore(t, func(t *testing.T) account.FailureStore { return open(t) })
+	TestQuotaStore(t, func(t *testing.T) account.QuotaStore { return open(t) })
 }
 
 // The contracts below share these rules: open returns a store isolated from
