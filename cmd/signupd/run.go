@@ -84,6 +84,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Texts = texts
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
 	opts.CallingCodes = cfg.CallingCodes
+	opts.SendLimits = account.SendLimits{
+		PerNumber:  []account.Window{{Limit: cfg.LimitNumberHour, Period: time.Hour}, {Limit: cfg.LimitNumberDay, Period: 24 * time.Hour}},
+		PerIP:      []account.Window{{Limit: cfg.LimitIPHour, Period: time.Hour}, {Limit: cfg.LimitIPDay, Period: 24 * time.Hour}},
+		PerNetwork: []account.Window{{Limit: cfg.LimitNetworkDay, Period: 24 * time.Hour}},
+		Global:     []account.Window{{Limit: cfg.SMSMaxPerMinute, Period: time.Minute}},
+	}
 	opts.CaptchaTTL, opts.CodeTTL, opts.ResendInterval = cfg.CaptchaTTL, cfg.CodeTTL, cfg.ResendInterval
 	opts.MaxCodeAttempts = cfg.CodeMaxAttempts
 	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge
@@ -103,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Observer: m, Logger: logger,
 	})
 	svc := account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv,
+		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv,
 		Outbox:   outbox,
 		Checker:  checker,
 		Secret:   deriveKey(secret, "sms code"),
@@ -207,6 +213,7 @@ type kvStore interface {
 	account.CaptchaStore
 	account.CodeStore
 	account.FailureStore
+	account.QuotaStore
 	Ping(context.Context) error
 	Close() error
 }

@@ -161,6 +161,8 @@ func TestKilledWhileDelivering(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "signup.db")
 	env := g.env(db)
 	env["SIGNUP_SMS_TIMEOUT"], env["SIGNUP_SMS_WORKERS"] = "1s", "3"
+	// Twelve codes from one address: more than the per-IP default allows.
+	env["SIGNUP_LIMIT_IP_PER_HOUR"], env["SIGNUP_LIMIT_IP_PER_DAY"] = "100", "100"
 	in := startProcess(t, env)
 	sendCodes(t, newPeer(in.URL), 12)
 	for range 3 {

@@ -104,7 +104,7 @@ func TestPasswordHash(t *testing.T) {
 }
 
 func TestCheckPassword(t *testing.T) {
-	for pw, ok := range map[string]bool{"1234567": false, "12345678": true, strings.Repeat("密", 128): true, strings.Repeat("密", 129): false} {
+	for pw, ok := range map[string]bool{"7v#Qm2z": false, "7v#Qm2zk": true, strings.Repeat("密", 128): true, strings.Repeat("密", 129): false} {
 		if _, err := checkPassword(pw); (err == nil) != ok {
 			t.Errorf("checkPassword(%d runes) = %v", len([]rune(pw)), err)
 		}

@@ -42,6 +42,11 @@ const (
 	KindOutboxStore
 	KindCodeChecker
 	KindCountryRefused
+	KindNumberQuota
+	KindIPQuota
+	KindSendsPaused
+	KindQuotaStore
+	KindPasswordCommon
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

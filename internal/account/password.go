@@ -64,11 +64,15 @@ func (h *hasher) acquire(ctx context.Context) error {
 
 func (h *hasher) release() { <-h.slots }
 
-// checkPassword normalises pw with NFKC and checks its length.
+// checkPassword normalises pw with NFKC and checks its length, then refuses
+// the most common passwords.
 func checkPassword(pw string) (string, error) {
 	pw = norm.NFKC.String(pw)
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLen || n > MaxPasswordLen {
 		return "", &Error{Kind: KindPasswordLength}
+	}
+	if isCommonPassword(pw) {
+		return "", &Error{Kind: KindPasswordCommon}
 	}
 	return pw, nil
 }

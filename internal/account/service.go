@@ -34,6 +34,7 @@ type Options struct {
 	HashConcurrency    int
 	HashMaxWait        time.Duration
 	Login              LoginLimits
+	SendLimits         SendLimits
 }
 
 // LoginLimits throttle failed logins with a growing delay, in two separate
@@ -63,6 +64,7 @@ func DefaultOptions() Options {
 		Argon2:             DefaultArgon2,
 		HashConcurrency:    2,
 		HashMaxWait:        2 * time.Second,
+		SendLimits:         DefaultSendLimits(),
 		Login: LoginLimits{
 			AccountFree: 5, AccountDelay: 30 * time.Second, AccountTTL: 24 * time.Hour,
 			IPFree: 100, IPDelay: time.Minute, IPTTL: time.Hour,
@@ -78,6 +80,7 @@ type Deps struct {
 	Captchas CaptchaStore
 	Codes    CodeStore
 	Failures FailureStore
+	Quotas   QuotaStore
 	Outbox   Outbox
 	Secret   []byte                 // keys the code HMAC; at least 32 bytes
 	Answer   func() (string, error) // makes captcha answers

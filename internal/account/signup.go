@@ -10,6 +10,7 @@ import (
 
 // SendCodeRequest is what the send-code step receives.
 type SendCodeRequest struct {
+	ClientIP      string
 	Mobile        string
 	CaptchaID     string
 	CaptchaAnswer string
@@ -51,12 +52,18 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if s.Checker != nil && !registered {
 		code, hash = "", s.approvedMarker(PurposeRegister, phone)
 	}
+	refund, err := s.takeQuotas(ctx, phone, r.ClientIP)
+	if err != nil {
+		return err
+	}
 	key := codeKey(PurposeRegister, phone)
 	wait, err := s.Codes.StartCode(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval)
 	if err != nil {
+		refund()
 		return storeError(KindCodeStore, "start code", err)
 	}
 	if wait > 0 {
+		refund()
 		s.Observer.LimitHit("resend_interval")
 		return &Error{Kind: KindResendWait, Wait: wait}
 	}
@@ -76,6 +83,7 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
 			s.Logger.ErrorContext(ctx, "cancel code after failed enqueue", "err", cerr)
 		}
+		refund()
 		if errors.Is(err, ErrUndeliverable) {
 			return &Error{Kind: KindUndeliverable, Err: err}
 		}

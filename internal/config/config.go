@@ -48,6 +48,12 @@ type Config struct {
 	Argon2Time       int
 	HashConcurrency  int
 	ShutdownTimeout  time.Duration
+	LimitNumberHour  int
+	LimitNumberDay   int
+	LimitIPHour      int
+	LimitIPDay       int
+	LimitNetworkDay  int
+	SMSMaxPerMinute  int
 }
 
 // setting is one documented variable: its environment name, the flag that
@@ -88,6 +94,12 @@ func settings() []setting {
 		{"SIGNUP_ARGON2_MEMORY_KIB", "argon2-memory-kib", "19456", "argon2id memory per hash (KiB; OWASP minimum 19456)", integer(func(c *Config) *int { return &c.Argon2MemoryKiB })},
 		{"SIGNUP_ARGON2_TIME", "argon2-time", "2", "argon2id passes (OWASP minimum 2)", integer(func(c *Config) *int { return &c.Argon2Time })},
 		{"SIGNUP_HASH_CONCURRENCY", "hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)), "password hashes computed at once", integer(func(c *Config) *int { return &c.HashConcurrency })},
+		{"SIGNUP_LIMIT_NUMBER_PER_HOUR", "limit-number-per-hour", "5", "codes one number may get in any hour", integer(func(c *Config) *int { return &c.LimitNumberHour })},
+		{"SIGNUP_LIMIT_NUMBER_PER_DAY", "limit-number-per-day", "10", "codes one number may get in any 24 hours", integer(func(c *Config) *int { return &c.LimitNumberDay })},
+		{"SIGNUP_LIMIT_IP_PER_HOUR", "limit-ip-per-hour", "10", "codes one client IP may ask for in any hour", integer(func(c *Config) *int { return &c.LimitIPHour })},
+		{"SIGNUP_LIMIT_IP_PER_DAY", "limit-ip-per-day", "30", "codes one client IP may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitIPDay })},
+		{"SIGNUP_LIMIT_NETWORK_PER_DAY", "limit-network-per-day", "50", "codes one IPv4 /24 or IPv6 /64 may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitNetworkDay })},
+		{"SIGNUP_SMS_MAX_PER_MINUTE", "sms-max-per-minute", "600", "codes the whole service sends in any minute; beyond it sends pause with an alert", integer(func(c *Config) *int { return &c.SMSMaxPerMinute })},
 		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	}
 }

@@ -57,6 +57,15 @@ func (c *Config) validate() []error {
 	errs = append(errs, checkRange("SIGNUP_SESSION_IDLE_TIMEOUT", c.SessionIdle, time.Minute, 30*24*time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SESSION_MAX_AGE", c.SessionMaxAge, time.Minute, 30*24*time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, 0, 10*time.Minute))
+	for env, n := range map[string]int{
+		"SIGNUP_LIMIT_NUMBER_PER_HOUR": c.LimitNumberHour, "SIGNUP_LIMIT_NUMBER_PER_DAY": c.LimitNumberDay,
+		"SIGNUP_LIMIT_IP_PER_HOUR": c.LimitIPHour, "SIGNUP_LIMIT_IP_PER_DAY": c.LimitIPDay,
+		"SIGNUP_LIMIT_NETWORK_PER_DAY": c.LimitNetworkDay, "SIGNUP_SMS_MAX_PER_MINUTE": c.SMSMaxPerMinute,
+	} {
+		if n < 1 || n > 1_000_000 {
+			bad(env, "want 1-1000000, got %d", n)
+		}
+	}
 	if c.SMSWorkers < 1 || c.SMSWorkers > 1000 {
 		bad("SIGNUP_SMS_WORKERS", "want 1-1000, got %d", c.SMSWorkers)
 	}

@@ -33,7 +33,7 @@ const (
 	errnoServer    = "4500"
 )
 
-// text is one message in both languages; %d, where present, takes seconds.
+// text is one message in both languages; %s, where present, takes a wait.
 type text struct{ zh, en string }
 
 type reply struct {
@@ -50,7 +50,7 @@ var replies = map[account.Kind]reply{
 	account.KindBadCaptchaID:     {errnoParam, text{"图片验证码编号无效", "The captcha id is not valid"}},
 	account.KindCaptchaExpired:   {errnoNoData, text{"图片验证码已过期,请刷新", "The captcha has expired; load a new one"}},
 	account.KindCaptchaWrong:     {errnoData, text{"图片验证码错误", "The captcha answer is wrong"}},
-	account.KindResendWait:       {errnoRequest, text{"发送过于频繁,请%d秒后再试", "A code was sent recently; try again in %d seconds"}},
+	account.KindResendWait:       {errnoRequest, text{"发送过于频繁,请%s后再试", "A code was sent recently; try again in %s"}},
 	account.KindPhoneRegistered:  {errnoDataExist, text{"手机号已存在", "This mobile number is already registered"}},
 	account.KindUndeliverable:    {errnoThird, text{"暂不支持向该号码发送短信", "SMS cannot be sent to this number"}},
 	account.KindBadCodeFormat:    {errnoParam, text{"短信验证码应为6位数字", "The SMS code is 6 digits"}},
@@ -59,9 +59,10 @@ var replies = map[account.Kind]reply{
 	account.KindCodeVoid:         {errnoRequest, text{"短信验证码错误次数过多,请重新获取", "Too many wrong SMS codes; ask for a new one"}},
 	account.KindPasswordMismatch: {errnoParam, text{"两次密码不一致", "The passwords do not match"}},
 	account.KindPasswordLength:   {errnoParam, text{"密码长度应为8到128个字符", "The password must have 8 to 128 characters"}},
+	account.KindPasswordCommon:   {errnoParam, text{"该密码过于常见,请换一个", "This password is too common; choose another"}},
 	account.KindUserExists:       {errnoDataExist, text{"该手机号已注册,请直接登录", "This number already has an account; log in instead"}},
 	account.KindLoginFailed:      {errnoData, text{"手机号或密码错误", "Wrong mobile number or password"}},
-	account.KindLoginThrottled:   {errnoRequest, text{"登录失败次数过多,请%d秒后再试", "Too many failed logins; try again in %d seconds"}},
+	account.KindLoginThrottled:   {errnoRequest, text{"登录失败次数过多,请%s后再试", "Too many failed logins; try again in %s"}},
 	account.KindNotLoggedIn:      {errnoSession, text{"用户未登录", "Not logged in"}},
 	account.KindBusy:             {errnoServer, text{"服务器繁忙,请稍后重试", "The server is busy; try again shortly"}},
 	account.KindCaptchaStore:     {errnoDB, text{"图片验证码存取失败", "Storing or reading the captcha failed"}},
@@ -71,6 +72,10 @@ var replies = map[account.Kind]reply{
 	account.KindThrottleStore:    {errnoDB, text{"登录限制数据存取失败", "Reading the login limits failed"}},
 	account.KindOutboxStore:      {errnoDB, text{"短信排队失败,请稍后重试", "Queuing the SMS failed; try again"}},
 	account.KindCountryRefused:   {errnoParam, text{"暂不支持向该国家或地区的号码发送验证码", "Codes cannot be sent to numbers of this country or region"}},
+	account.KindNumberQuota:      {errnoRequest, text{"该号码获取验证码次数过多,请%s后再试", "Too many codes for this number; try again in %s"}},
+	account.KindIPQuota:          {errnoIP, text{"您所在网络的请求过多,请%s后再试", "Too many requests from your network; try again in %s"}},
+	account.KindSendsPaused:      {errnoRequest, text{"短信发送暂时繁忙,请%s后再试", "Sending is paused for a moment; try again in %s"}},
+	account.KindQuotaStore:       {errnoDB, text{"频率限制数据存取失败", "Reading the rate limits failed"}},
 	account.KindCodeChecker:      {errnoThird, text{"验证码校验服务暂时不可用,请稍后重试", "The code checking service is unavailable; try again"}},
 	account.KindInternal:         {errnoServer, text{"内部错误", "Internal error"}},
 }
@@ -106,14 +111,33 @@ func english(r *http.Request) bool {
 }
 
 func (t text) in(r *http.Request, wait time.Duration) string {
-	s := t.zh
-	if english(r) {
+	s, en := t.zh, english(r)
+	if en {
 		s = t.en
 	}
 	if wait > 0 {
-		return fmt.Sprintf(s, int(math.Ceil(wait.Seconds())))
+		return fmt.Sprintf(s, waitText(wait, en))
 	}
 	return s
+}
+
+// waitText says a wait in whole seconds, minutes or hours, rounded up, so
+// it is never shorter than the real one.
+func waitText(d time.Duration, en bool) string {
+	n, zh, unit := math.Ceil(d.Seconds()), "秒", "second"
+	switch {
+	case d > 2*time.Hour:
+		n, zh, unit = math.Ceil(d.Hours()), "小时", "hour"
+	case d > 2*time.Minute:
+		n, zh, unit = math.Ceil(d.Minutes()), "分钟", "minute"
+	}
+	if !en {
+		return fmt.Sprintf("%d%s", int(n), zh)
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", int(n), unit)
 }
 
 // writeJSON writes an answer with HTTP status 200 unless status says otherwise.

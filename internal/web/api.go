@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 
@@ -32,6 +33,7 @@ func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	err := s.Accounts.SendCode(r.Context(), account.SendCodeRequest{
+		ClientIP:      s.clientIP(r),
 		Mobile:        r.PathValue("mobile"),
 		CaptchaID:     q.Get("image_code_id"),
 		CaptchaAnswer: q.Get("image_code"),
@@ -123,18 +125,24 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads a JSON body strictly: JSON content type, at most maxBody
-// bytes, one object of the expected fields and nothing after it. On failure
-// it answers and returns false.
+// bytes, one object of the expected fields, no key twice at any depth, and
+// nothing after it. On failure it answers and returns false.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeJSON(w, r, http.StatusOK, replyContentType, 0, nil)
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("web: data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = checkDuplicateKeys(body)
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("web: data after the JSON object")
+		}
 	}
 	var tooLarge *http.MaxBytesError
 	switch {

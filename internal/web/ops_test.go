@@ -40,7 +40,7 @@ func TestMetrics(t *testing.T) {
 	id := newID()
 	e.captcha(id)
 	e.sendCode("13812345678", id, "WRNG")
-	e.register("13812345678", "000000", "password1")
+	e.register("13812345678", "000000", "correct horse")
 	for range 6 {
 		e.login("13900000000", "whatever1")
 	}

@@ -19,25 +19,28 @@ func TestRegister(t *testing.T) {
 	post := func(b any) apiAnswer { return e.do(req{method: "POST", path: "/api/v1.0/users", body: b}) }
 
 	t.Run("parameters", func(t *testing.T) {
-		want(t, post(body("13812345678", "", "password1", "password1")), "4103", "参数不完整")
-		want(t, post(body("1381234567x", "123456", "password1", "password1")), "4103", "手机号格式错误")
-		want(t, post(body("13812345678", "123456", "password1", "password2")), "4103", "两次密码不一致")
+		want(t, post(body("13812345678", "", "correct horse", "correct horse")), "4103", "参数不完整")
+		want(t, post(body("1381234567x", "123456", "correct horse", "correct horse")), "4103", "手机号格式错误")
+		want(t, post(body("13812345678", "123456", "correct horse", "correct horse 2")), "4103", "两次密码不一致")
 		want(t, post(body("13812345678", "123456", "short", "short")), "4103", "8到128")
 		long := strings.Repeat("长", 129)
 		want(t, post(body("13812345678", "123456", long, long)), "4103", "8到128")
-		want(t, post(body("13812345678", "12345a", "password1", "password1")), "4103", "6位数字")
+		want(t, post(body("13812345678", "123456", "Password1", "Password1")), "4103", "该密码过于常见")
+		want(t, post(body("13812345678", "12345a", "correct horse", "correct horse")), "4103", "6位数字")
 	})
 	t.Run("body", func(t *testing.T) {
 		want(t, post(`{"mobile": "13812345678",`), "4103", "请求数据格式错误")
 		want(t, post(`{"mobile": 13812345678}`), "4103", "请求数据格式错误")
 		want(t, post(`{"mobile":"1","sms_code":"1","password":"1","password2":"1","admin":true}`), "4103", "请求数据格式错误")
 		want(t, post(`{"mobile":"1"} {"mobile":"2"}`), "4103", "请求数据格式错误")
+		want(t, post(`{"mobile":"13812345678","mobile":"13812345679"}`), "4103", "请求数据格式错误")
+		want(t, post(`{"mobile":"13812345678","Mobile":"13812345679"}`), "4103", "请求数据格式错误")
 		want(t, post(`{"mobile":"`+strings.Repeat("1", 17<<10)+`"}`), "4103", "请求数据过大")
 		a := e.do(req{method: "POST", path: "/api/v1.0/users", body: `{}`, header: map[string]string{"Content-Type": "text/plain"}})
 		want(t, a, "4103", "application/json")
 	})
 	t.Run("no code", func(t *testing.T) {
-		want(t, post(body("13812340000", "123456", "password1", "password1")), "4002", "短信验证码已失效")
+		want(t, post(body("13812340000", "123456", "correct horse", "correct horse")), "4002", "短信验证码已失效")
 	})
 	t.Run("wrong code, then void after 5", func(t *testing.T) {
 		code := e.code("13812340001")
@@ -46,14 +49,14 @@ func TestRegister(t *testing.T) {
 			wrong = "000001"
 		}
 		for range 5 {
-			want(t, e.register("13812340001", wrong, "password1"), "4004", "短信验证码错误")
+			want(t, e.register("13812340001", wrong, "correct horse"), "4004", "短信验证码错误")
 		}
-		want(t, e.register("13812340001", code, "password1"), "4201", "错误次数过多")
+		want(t, e.register("13812340001", code, "correct horse"), "4201", "错误次数过多")
 	})
 	t.Run("code consumed by registration", func(t *testing.T) {
 		code := e.code("13812340002")
-		want(t, e.register("13812340002", code, "password1"), "0", "注册成功")
-		want(t, e.register("13812340002", code, "password1"), "4002", "已失效")
+		want(t, e.register("13812340002", code, "correct horse"), "0", "注册成功")
+		want(t, e.register("13812340002", code, "correct horse"), "4002", "已失效")
 	})
 	t.Run("number taken meanwhile", func(t *testing.T) {
 		code := e.code("13812340003")
@@ -62,7 +65,7 @@ func TestRegister(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, e.register("13812340003", code, "password1"), "4003", "已注册")
+		want(t, e.register("13812340003", code, "correct horse"), "4003", "已注册")
 	})
 }
 
@@ -101,7 +104,7 @@ func TestRegisterConcurrentlyWithOneCode(t *testing.T) {
 			c := e.newClient()
 			e.openPage(c)
 			a := e.do(req{method: "POST", path: "/api/v1.0/users", client: c, body: map[string]string{
-				"mobile": "13812345678", "sms_code": code, "password": "password1", "password2": "password1"}})
+				"mobile": "13812345678", "sms_code": code, "password": "correct horse", "password2": "correct horse"}})
 			if a.Errno == "0" {
 				mu.Lock()
 				oks++
@@ -123,12 +126,12 @@ func TestRegisterDatabaseDown(t *testing.T) {
 	e.openPage(e.client)
 	code := e.code("13812345678")
 	e.db.Close()
-	want(t, e.register("13812345678", code, "password1"), "4001", "用户数据存取失败")
+	want(t, e.register("13812345678", code, "correct horse"), "4001", "用户数据存取失败")
 }
 
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
-	body := map[string]string{"mobile": "13812345678", "password": "password1"}
+	body := map[string]string{"mobile": "13812345678", "password": "correct horse"}
 	// No page loaded: no session id, no token.
 	a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: body, noCSRF: true})
 	if a.Status != http.StatusBadRequest || a.Errno != "4201" {

@@ -118,7 +118,7 @@ func TestSendCodeProviderDown(t *testing.T) {
 	}
 	e.sms.setDown(false)
 	m := e.sms.last(t, "+8613812345678")
-	want(t, e.register("13812345678", m.Code, "password123"), "0", "注册成功")
+	want(t, e.register("13812345678", m.Code, "correct horse"), "0", "注册成功")
 }
 
 func TestSendCodeUndeliverable(t *testing.T) {
@@ -131,7 +131,7 @@ func TestSendCodeUndeliverable(t *testing.T) {
 	e.captcha(id)
 	want(t, e.sendCode("+12015550123", id, answer), "4301", "暂不支持")
 	// No code was kept for a message that could not be queued.
-	want(t, e.register("+12015550123", "123456", "password123"), "4002", "已失效")
+	want(t, e.register("+12015550123", "123456", "correct horse"), "4002", "已失效")
 	e.code("13812345678") // +86 is served
 }
 
@@ -142,7 +142,7 @@ func TestSendCodeQueueDown(t *testing.T) {
 	id := newID()
 	e.captcha(id)
 	want(t, e.sendCode("13812345678", id, answer), "4001", "短信排队失败")
-	want(t, e.register("13812345678", "123456", "password123"), "4002", "已失效")
+	want(t, e.register("13812345678", "123456", "correct horse"), "4002", "已失效")
 }
 
 func TestSendCodeDatabaseDown(t *testing.T) {

@@ -131,11 +131,11 @@ func TestTrustedProxy(t *testing.T) {
 	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.Login.IPFree = 2 })
 	e.openPage(e.client)
 	for i := range 2 {
-		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever" + string(rune('0'+i))},
+		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "wrong horse" + string(rune('0'+i))},
 			header: map[string]string{"X-Forwarded-For": "203.0.113." + string(rune('1'+i))}})
 		want(t, a, "4004", "")
 	}
-	a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000002", "password": "whatever"},
+	a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000002", "password": "wrong horse"},
 		header: map[string]string{"X-Forwarded-For": "203.0.113.9"}})
 	want(t, a, "4201", "")
 
@@ -146,7 +146,7 @@ func TestTrustedProxy(t *testing.T) {
 	})
 	e.openPage(e.client)
 	for i := range 3 {
-		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "whatever"},
+		a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000001", "password": "wrong horse"},
 			header: map[string]string{"X-Forwarded-For": "198.51.100.7, 203.0.113." + string(rune('1'+i))}})
 		want(t, a, "4004", "")
 	}

@@ -1,0 +1,91 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+	"time"
+)
+
+// SendLimits bound how many codes are sent, in sliding windows, per number,
+// per client IP, per network (IPv4 /24, IPv6 /64) and in all. Every limit
+// holds even for a solved captcha, and for registered and new numbers alike.
+type SendLimits struct {
+	PerNumber  []Window
+	PerIP      []Window
+	PerNetwork []Window
+	Global     []Window // the service's ceiling, e.g. SMS per minute
+}
+
+// DefaultSendLimits are the documented defaults (SECURITY rows 9-11).
+func DefaultSendLimits() SendLimits {
+	return SendLimits{
+		PerNumber:  []Window{{5, time.Hour}, {10, 24 * time.Hour}},
+		PerIP:      []Window{{10, time.Hour}, {30, 24 * time.Hour}},
+		PerNetwork: []Window{{50, 24 * time.Hour}},
+		Global:     []Window{{600, time.Minute}},
+	}
+}
+
+// quota is one limit a send must pass.
+type quota struct {
+	key     string
+	windows []Window
+	refusal Kind
+	metric  string
+}
+
+func (s *Service) sendQuotas(phone Phone, clientIP string) []quota {
+	l := s.opts.SendLimits
+	q := []quota{{"send:number:" + string(phone), l.PerNumber, KindNumberQuota, "send_number"}}
+	if ip, err := netip.ParseAddr(clientIP); err == nil {
+		ip = ip.Unmap()
+		bits := 64
+		if ip.Is4() {
+			bits = 24
+		}
+		network, _ := ip.Prefix(bits)
+		q = append(q,
+			quota{"send:ip:" + ip.String(), l.PerIP, KindIPQuota, "send_ip"},
+			quota{"send:network:" + network.String(), l.PerNetwork, KindIPQuota, "send_network"})
+	}
+	return append(q, quota{"send:global", l.Global, KindSendsPaused, "send_global"})
+}
+
+// takeQuotas takes one send from every quota, or from none: a refusal
+// refunds what was taken before it. The returned func refunds them all, for
+// a send that fails later.
+func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string) (refund func(), err error) {
+	b := make([]byte, 12)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	var taken []string
+	refund = func() {
+		for _, key := range taken {
+			if err := s.Quotas.Refund(context.WithoutCancel(ctx), key, id); err != nil {
+				s.Logger.ErrorContext(ctx, "refund send quota", "err", err)
+			}
+		}
+	}
+	for _, q := range s.sendQuotas(phone, clientIP) {
+		if len(q.windows) == 0 {
+			continue
+		}
+		wait, err := s.Quotas.Take(ctx, q.key, id, q.windows)
+		if err != nil {
+			refund()
+			return nil, storeError(KindQuotaStore, "take send quota", err)
+		}
+		if wait > 0 {
+			refund()
+			s.Observer.LimitHit(q.metric)
+			if q.refusal == KindSendsPaused {
+				s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", wait)
+			}
+			return nil, &Error{Kind: q.refusal, Wait: wait}
+		}
+		taken = append(taken, q.key)
+	}
+	return refund, nil
+}

@@ -1,0 +1,102 @@
+package web_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/web"
+)
+
+// limits gives a test server small send limits; a nil list means none.
+func limits(l account.SendLimits) envOption {
+	return func(o *account.Options, _ *web.Options, _ *routes) {
+		o.SendLimits, o.ResendInterval = l, 0
+	}
+}
+
+// sendFrom asks for a code for mobile, as a client at ip behind a proxy.
+func (e *env) sendFrom(mobile, ip string) apiAnswer {
+	e.t.Helper()
+	id := newID()
+	e.captcha(id)
+	return e.do(req{method: "GET", path: "/api/v1.0/sms_codes/" + mobile + "?image_code=" + answer + "&image_code_id=" + id,
+		header: map[string]string{"X-Forwarded-For": ip}})
+}
+
+func trustLoopback(_ *account.Options, w *web.Options, _ *routes) {
+	w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+}
+
+func TestSendLimitPerNumber(t *testing.T) {
+	e := newEnv(t, limits(account.SendLimits{PerNumber: []account.Window{{Limit: 2, Period: time.Hour}}}))
+	e.openPage(e.client)
+	for range 2 {
+		want(t, e.sendFrom("13812345678", ""), "0", "")
+	}
+	a := e.sendFrom("13812345678", "")
+	want(t, a, "4201", "该号码获取验证码次数过多")
+	if !strings.Contains(a.Errmsg, "60分钟") {
+		t.Fatalf("errmsg %q should say when to try again", a.Errmsg)
+	}
+	want(t, e.sendFrom("13812345679", ""), "0", "") // another number is not held back
+}
+
+func TestSendLimitRefusedSendsDoNotCount(t *testing.T) {
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) {
+		o.SendLimits = account.SendLimits{PerNumber: []account.Window{{Limit: 2, Period: time.Hour}}}
+		o.ResendInterval = 300 * time.Millisecond
+	})
+	e.openPage(e.client)
+	want(t, e.sendFrom("13812345678", ""), "0", "")
+	want(t, e.sendFrom("13812345678", ""), "4201", "发送过于频繁") // refused by the resend window: refunded
+	time.Sleep(350 * time.Millisecond)
+	want(t, e.sendFrom("13812345678", ""), "0", "")
+	time.Sleep(350 * time.Millisecond)
+	want(t, e.sendFrom("13812345678", ""), "4201", "次数过多")
+}
+
+func TestSendLimitPerIP(t *testing.T) {
+	e := newEnv(t, limits(account.SendLimits{PerIP: []account.Window{{Limit: 3, Period: time.Hour}}}))
+	e.openPage(e.client)
+	// The peer is untrusted: rotating X-Forwarded-For does not move the quota.
+	for i := range 3 {
+		want(t, e.sendFrom(fmt.Sprintf("1381234567%d", i), fmt.Sprintf("203.0.113.%d", i)), "0", "")
+	}
+	a := e.sendFrom("13812345679", "198.51.100.1")
+	if a.Errno != "4202" || !strings.Contains(a.Errmsg, "您所在网络的请求过多") {
+		t.Fatalf("answer %+v, want IPERR", a)
+	}
+}
+
+func TestSendLimitPerNetwork(t *testing.T) {
+	e := newEnv(t, limits(account.SendLimits{PerNetwork: []account.Window{{Limit: 3, Period: 24 * time.Hour}}}), trustLoopback)
+	e.openPage(e.client)
+	for i := range 3 {
+		want(t, e.sendFrom(fmt.Sprintf("1381234567%d", i), fmt.Sprintf("203.0.113.%d", 10+i)), "0", "")
+	}
+	want(t, e.sendFrom("13812345675", "203.0.113.99"), "4202", "") // same /24
+	want(t, e.sendFrom("13812345676", "198.51.100.7"), "0", "")    // another network
+	for i := range 3 {
+		want(t, e.sendFrom(fmt.Sprintf("1391234567%d", i), fmt.Sprintf("2001:db8:1:2::%x", i+1)), "0", "")
+	}
+	want(t, e.sendFrom("13912345679", "2001:db8:1:2:ffff::1"), "4202", "") // same /64
+}
+
+func TestSendsPauseAtTheCeiling(t *testing.T) {
+	e := newEnv(t, limits(account.SendLimits{Global: []account.Window{{Limit: 2, Period: time.Minute}}}), trustLoopback)
+	e.openPage(e.client)
+	for i := range 2 {
+		want(t, e.sendFrom(fmt.Sprintf("1381234567%d", i), fmt.Sprintf("198.51.100.%d", i)), "0", "")
+	}
+	want(t, e.sendFrom("13812345679", "203.0.113.1"), "4201", "短信发送暂时繁忙")
+	// Nothing else degrades: login and pages still answer.
+	want(t, e.login("13900000000", "whatever1"), "4004", "")
+	_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
+	if !strings.Contains(body, `signup_limits_hit_total{kind="send_global"} 1`) {
+		t.Fatal("the ceiling was not counted in the metrics")
+	}
+}
