@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Texts = texts
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
 	opts.CallingCodes = cfg.CallingCodes
+	opts.VerifyFailures = []account.Window{{Limit: cfg.LimitVerifyDay, Period: 24 * time.Hour}}
 	opts.SendLimits = account.SendLimits{
 		PerNumber:  []account.Window{{Limit: cfg.LimitNumberHour, Period: time.Hour}, {Limit: cfg.LimitNumberDay, Period: 24 * time.Hour}},
 		PerIP:      []account.Window{{Limit: cfg.LimitIPHour, Period: time.Hour}, {Limit: cfg.LimitIPDay, Period: 24 * time.Hour}},

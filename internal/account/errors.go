@@ -47,6 +47,7 @@ const (
 	KindSendsPaused
 	KindQuotaStore
 	KindPasswordCommon
+	KindVerifyPaused
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

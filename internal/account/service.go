@@ -35,6 +35,8 @@ type Options struct {
 	HashMaxWait        time.Duration
 	Login              LoginLimits
 	SendLimits         SendLimits
+	// VerifyFailures bound wrong codes per number across all its codes.
+	VerifyFailures []Window
 }
 
 // LoginLimits throttle failed logins with a growing delay, in two separate
@@ -65,6 +67,7 @@ func DefaultOptions() Options {
 		HashConcurrency:    2,
 		HashMaxWait:        2 * time.Second,
 		SendLimits:         DefaultSendLimits(),
+		VerifyFailures:     []Window{{20, 24 * time.Hour}},
 		Login: LoginLimits{
 			AccountFree: 5, AccountDelay: 30 * time.Second, AccountTTL: 24 * time.Hour,
 			IPFree: 100, IPDelay: time.Minute, IPTTL: time.Hour,

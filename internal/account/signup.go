@@ -164,20 +164,28 @@ func (s *Service) approvedMarker(purpose string, p Phone) []byte {
 	return s.codeHash(purpose, p, "approved by the code checker")
 }
 
+// consumeCode checks code against the number's live code. Every check
+// first takes a slot in the number's failure budget, which a resend does not
+// reset; only a wrong guess keeps it, so once the budget is spent checks
+// pause until the window moves on (NIST 800-63B rev 4; no lasting lockout).
 func (s *Service) consumeCode(ctx context.Context, purpose string, p Phone, code string) error {
-	hash := s.codeHash(purpose, p, code)
-	if s.Checker != nil {
-		ok, err := s.Checker.Check(ctx, p, code)
-		if err != nil {
-			return &Error{Kind: KindCodeChecker, Err: err}
-		}
-		if ok {
-			hash = s.approvedMarker(purpose, p)
+	budget, id := "verify_fail:"+string(p), NewSessionToken()
+	wait, err := s.Quotas.Take(ctx, budget, id, s.opts.VerifyFailures)
+	if err != nil {
+		return storeError(KindQuotaStore, "take verification budget", err)
+	}
+	if wait > 0 {
+		s.Observer.LimitHit("verify_number")
+		return &Error{Kind: KindVerifyPaused, Wait: wait}
+	}
+	res, err := s.checkCode(ctx, purpose, p, code)
+	if res != CodeMismatch {
+		if rerr := s.Quotas.Refund(context.WithoutCancel(ctx), budget, id); rerr != nil {
+			s.Logger.ErrorContext(ctx, "refund verification budget", "err", rerr)
 		}
 	}
-	res, err := s.Codes.CheckCode(ctx, codeKey(purpose, p), hash, s.opts.MaxCodeAttempts)
 	if err != nil {
-		return storeError(KindCodeStore, "check code", err)
+		return err
 	}
 	s.Observer.CodeChecked(res.String())
 	switch res {
@@ -190,6 +198,24 @@ func (s *Service) consumeCode(ctx context.Context, purpose string, p Phone, code
 	default:
 		return &Error{Kind: KindCodeExpired}
 	}
+}
+
+func (s *Service) checkCode(ctx context.Context, purpose string, p Phone, code string) (CodeCheck, error) {
+	hash := s.codeHash(purpose, p, code)
+	if s.Checker != nil {
+		ok, err := s.Checker.Check(ctx, p, code)
+		if err != nil {
+			return 0, &Error{Kind: KindCodeChecker, Err: err}
+		}
+		if ok {
+			hash = s.approvedMarker(purpose, p)
+		}
+	}
+	res, err := s.Codes.CheckCode(ctx, codeKey(purpose, p), hash, s.opts.MaxCodeAttempts)
+	if err != nil {
+		return 0, storeError(KindCodeStore, "check code", err)
+	}
+	return res, nil
 }
 
 func (s *Service) newSession(token string, now time.Time) Session {

@@ -54,6 +54,7 @@ type Config struct {
 	LimitIPDay       int
 	LimitNetworkDay  int
 	SMSMaxPerMinute  int
+	LimitVerifyDay   int
 }
 
 // setting is one documented variable: its environment name, the flag that
@@ -99,6 +100,7 @@ func settings() []setting {
 		{"SIGNUP_LIMIT_IP_PER_HOUR", "limit-ip-per-hour", "10", "codes one client IP may ask for in any hour", integer(func(c *Config) *int { return &c.LimitIPHour })},
 		{"SIGNUP_LIMIT_IP_PER_DAY", "limit-ip-per-day", "30", "codes one client IP may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitIPDay })},
 		{"SIGNUP_LIMIT_NETWORK_PER_DAY", "limit-network-per-day", "50", "codes one IPv4 /24 or IPv6 /64 may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitNetworkDay })},
+		{"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY", "limit-verify-failures-per-day", "20", "wrong codes one number may see in any 24 hours, across all its codes; then checks pause", integer(func(c *Config) *int { return &c.LimitVerifyDay })},
 		{"SIGNUP_SMS_MAX_PER_MINUTE", "sms-max-per-minute", "600", "codes the whole service sends in any minute; beyond it sends pause with an alert", integer(func(c *Config) *int { return &c.SMSMaxPerMinute })},
 		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	}

@@ -61,6 +61,7 @@ func (c *Config) validate() []error {
 		"SIGNUP_LIMIT_NUMBER_PER_HOUR": c.LimitNumberHour, "SIGNUP_LIMIT_NUMBER_PER_DAY": c.LimitNumberDay,
 		"SIGNUP_LIMIT_IP_PER_HOUR": c.LimitIPHour, "SIGNUP_LIMIT_IP_PER_DAY": c.LimitIPDay,
 		"SIGNUP_LIMIT_NETWORK_PER_DAY": c.LimitNetworkDay, "SIGNUP_SMS_MAX_PER_MINUTE": c.SMSMaxPerMinute,
+		"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY": c.LimitVerifyDay,
 	} {
 		if n < 1 || n > 1_000_000 {
 			bad(env, "want 1-1000000, got %d", n)

@@ -76,6 +76,7 @@ var replies = map[account.Kind]reply{
 	account.KindIPQuota:          {errnoIP, text{"您所在网络的请求过多,请%s后再试", "Too many requests from your network; try again in %s"}},
 	account.KindSendsPaused:      {errnoRequest, text{"短信发送暂时繁忙,请%s后再试", "Sending is paused for a moment; try again in %s"}},
 	account.KindQuotaStore:       {errnoDB, text{"频率限制数据存取失败", "Reading the rate limits failed"}},
+	account.KindVerifyPaused:     {errnoRequest, text{"该号码验证码错误次数过多,请%s后再试", "Too many wrong codes for this number; try again in %s"}},
 	account.KindCodeChecker:      {errnoThird, text{"验证码校验服务暂时不可用,请稍后重试", "The code checking service is unavailable; try again"}},
 	account.KindInternal:         {errnoServer, text{"内部错误", "Internal error"}},
 }

@@ -100,3 +100,29 @@ func TestSendsPauseAtTheCeiling(t *testing.T) {
 		t.Fatal("the ceiling was not counted in the metrics")
 	}
 }
+
+func TestVerificationPausesAfterTheFailureBudget(t *testing.T) {
+	e := newEnv(t, noResendWait, func(o *account.Options, _ *web.Options, _ *routes) {
+		o.VerifyFailures = []account.Window{{Limit: 3, Period: 24 * time.Hour}}
+	})
+	e.openPage(e.client)
+	code := e.code("13812345678")
+	for range 3 {
+		want(t, e.register("13812345678", wrongCode(code), "correct horse"), "4004", "短信验证码错误")
+	}
+	want(t, e.register("13812345678", code, "correct horse"), "4201", "该号码验证码错误次数过多")
+	// A new code does not reset the budget.
+	code = e.code("13812345678")
+	want(t, e.register("13812345678", code, "correct horse"), "4201", "该号码验证码错误次数过多")
+	// Another number is not held back, and right codes do not spend the budget.
+	other := e.code("13812345679")
+	want(t, e.register("13812345679", wrongCode(other), "correct horse"), "4004", "")
+	want(t, e.register("13812345679", other, "correct horse"), "0", "")
+}
+
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "000001"
+	}
+	return "000000"
+}
