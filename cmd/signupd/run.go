@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}, opts)
 	handler := web.New(web.Options{
 		Accounts: svc, Captcha: drawer, Secret: deriveKey(secret, "csrf"), Logger: logger,
-		Pages: pages, BuiltIn: cfg.WebRoot == "",
+		Pages: pages, BuiltIn: cfg.WebRoot == "", PagesCSP: cfg.WebRootCSP,
 		CookieSecure: cfg.CookieSecure, TrustedProxies: cfg.TrustedProxies,
 		SessionMaxAge: int(cfg.SessionMaxAge / time.Second),
 		Checks:        map[string]func(context.Context) error{"database": db.Ping, kvName: kv.Ping},

@@ -30,6 +30,7 @@ type Config struct {
 	SMSWorkers       int
 	TestCaptcha      string
 	WebRoot          string
+	WebRootCSP       string
 	RevealRegistered bool
 	AppName          string
 	Region           string
@@ -78,6 +79,7 @@ func settings() []setting {
 		{"SIGNUP_SMS_WORKERS", "sms-workers", "8", "SMS sends in flight per instance", integer(func(c *Config) *int { return &c.SMSWorkers })},
 		{"SIGNUP_TEST_CAPTCHA_ANSWER", "test-captcha-answer", "", "fixed captcha answer, for end-to-end and load tests only", str(func(c *Config) *string { return &c.TestCaptcha })},
 		{"SIGNUP_WEB_ROOT", "web-root", "", "serve this folder's html/ and static/ instead of the built-in pages", str(func(c *Config) *string { return &c.WebRoot })},
+		{"SIGNUP_WEB_ROOT_CSP", "web-root-csp", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'", "Content-Security-Policy of the SIGNUP_WEB_ROOT pages (the built-in pages always get a strict one)", str(func(c *Config) *string { return &c.WebRootCSP })},
 		{"SIGNUP_REVEAL_REGISTERED", "reveal-registered", "false", "send-code answers DATAEXIST for registered numbers, as the original did", boolean(func(c *Config) *bool { return &c.RevealRegistered })},
 		{"SIGNUP_APP_NAME", "app-name", "Signup", "the app name in SMS texts (1-20 characters, no brackets)", str(func(c *Config) *string { return &c.AppName })},
 		{"SIGNUP_ALLOWED_CALLING_CODES", "allowed-calling-codes", "86", "country calling codes SMS codes may be sent to, comma-separated (e.g. 86,852,853)", callingCodes},

@@ -40,6 +40,9 @@ func (c *Config) validate() []error {
 	if c.Region != strings.ToUpper(c.Region) || phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
 		bad("SIGNUP_DEFAULT_REGION", "not a region code like CN or US: %q", c.Region)
 	}
+	if strings.ContainsAny(c.WebRootCSP, "\r\n") {
+		bad("SIGNUP_WEB_ROOT_CSP", "must be one line")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("SIGNUP_LOG_FORMAT", "want text or json, got %q", c.LogFormat)
 	}

@@ -52,9 +52,8 @@ func (s *Server) pageHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "same-origin")
 	if s.BuiltIn {
 		h.Set("Content-Security-Policy", builtInCSP)
-	} else {
-		// A deployment's own pages may rely on inline scripts; still refuse framing.
-		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	} else if s.PagesCSP != "" {
+		h.Set("Content-Security-Policy", s.PagesCSP)
 	}
 }
 

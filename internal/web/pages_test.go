@@ -83,13 +83,17 @@ func TestWebRoot(t *testing.T) {
 		"static/js/main.js":  {Data: []byte("console.log(1)")},
 		"static/favicon.ico": {Data: []byte("icon")},
 	}
-	e := newEnv(t, func(_ *account.Options, w *web.Options, _ *routes) { w.Pages, w.BuiltIn = own, false })
+	const csp = "default-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+	e := newEnv(t, func(_ *account.Options, w *web.Options, _ *routes) { w.Pages, w.BuiltIn, w.PagesCSP = own, false, csp })
 	resp, body := get(t, e.newClient(), e.srv.URL+"/")
 	if body != "<html>own index</html>" || cookieNamed(resp, "csrf_token") == nil {
 		t.Fatalf("/ = %q with cookies %v", body, resp.Cookies())
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") {
-		t.Fatalf("own pages got the built-in pages' CSP %q, which would break inline scripts", csp)
+	if got := resp.Header.Get("Content-Security-Policy"); got != csp {
+		t.Fatalf("own pages got the CSP %q, want the deployment's %q", got, csp)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") == "" {
+		t.Fatalf("own pages lack the other security headers: %v", resp.Header)
 	}
 	if _, body := get(t, e.newClient(), e.srv.URL+"/favicon.ico"); body != "icon" {
 		t.Fatalf("favicon = %q", body)

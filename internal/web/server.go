@@ -38,8 +38,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// Pages has the layout html/<name>.html and static/...; BuiltIn says they
 	// are ours, which earns them a strict Content-Security-Policy.
-	Pages          fs.FS
-	BuiltIn        bool
+	Pages   fs.FS
+	BuiltIn bool
+	// PagesCSP is the Content-Security-Policy of a deployment's own pages
+	// (the built-in ones always get a strict one): older pages rely on
+	// inline scripts, so the deployment chooses.
+	PagesCSP       string
 	CookieSecure   string // "auto", "always" or "never"
 	TrustedProxies []netip.Prefix
 	SessionMaxAge  int // seconds, for the cookies' Max-Age
