@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the SMS budget's time zone must load on hosts without zoneinfo
 
 	"github.com/redis/go-redis/v9"
 )

@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
 	opts.CallingCodes = cfg.CallingCodes
 	opts.VerifyFailures = []account.Window{{Limit: cfg.LimitVerifyDay, Period: 24 * time.Hour}}
+	opts.Budget = account.Budget{Limit: cfg.SMSDailyBudget, Prices: cfg.SMSPrices, Default: cfg.SMSPrices["*"], Location: cfg.SMSBudgetZone}
 	opts.SendLimits = account.SendLimits{
 		PerNumber:  []account.Window{{Limit: cfg.LimitNumberHour, Period: time.Hour}, {Limit: cfg.LimitNumberDay, Period: 24 * time.Hour}},
 		PerIP:      []account.Window{{Limit: cfg.LimitIPHour, Period: time.Hour}, {Limit: cfg.LimitIPDay, Period: 24 * time.Hour}},
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Observer: m, Logger: logger,
 	})
 	svc := account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv,
+		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv, Budgets: kv,
 		Outbox:   outbox,
 		Checker:  checker,
 		Secret:   deriveKey(secret, "sms code"),
@@ -215,6 +216,7 @@ type kvStore interface {
 	account.CodeStore
 	account.FailureStore
 	account.QuotaStore
+	account.BudgetStore
 	Ping(context.Context) error
 	Close() error
 }

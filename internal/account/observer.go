@@ -8,7 +8,8 @@ type Observer interface {
 	CaptchaChecked(result string)
 	// CodeChecked: "matched", "mismatch", "missing" or "void".
 	CodeChecked(result string)
-	// LimitHit: "resend_interval", "login_account", "login_ip" or "destination".
+	// LimitHit: the kind of limit, e.g. "resend_interval", "send_number",
+	// "budget", "login_account".
 	LimitHit(kind string)
 }
 

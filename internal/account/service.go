@@ -35,6 +35,7 @@ type Options struct {
 	HashMaxWait        time.Duration
 	Login              LoginLimits
 	SendLimits         SendLimits
+	Budget             Budget
 	// VerifyFailures bound wrong codes per number across all its codes.
 	VerifyFailures []Window
 }
@@ -84,6 +85,7 @@ type Deps struct {
 	Codes    CodeStore
 	Failures FailureStore
 	Quotas   QuotaStore
+	Budgets  BudgetStore
 	Outbox   Outbox
 	Secret   []byte                 // keys the code HMAC; at least 32 bytes
 	Answer   func() (string, error) // makes captcha answers

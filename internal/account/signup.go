@@ -52,10 +52,16 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if s.Checker != nil && !registered {
 		code, hash = "", s.approvedMarker(PurposeRegister, phone)
 	}
-	refund, err := s.takeQuotas(ctx, phone, r.ClientIP)
+	refundQuotas, err := s.takeQuotas(ctx, phone, r.ClientIP)
 	if err != nil {
 		return err
 	}
+	unspend, err := s.spend(ctx, phone)
+	if err != nil {
+		refundQuotas()
+		return err
+	}
+	refund := func() { unspend(); refundQuotas() }
 	key := codeKey(PurposeRegister, phone)
 	wait, err := s.Codes.StartCode(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval)
 	if err != nil {

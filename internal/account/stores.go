@@ -136,3 +136,13 @@ type QuotaStore interface {
 	// refused must not count.
 	Refund(ctx context.Context, key, id string) error
 }
+
+// BudgetStore keeps spending counters.
+type BudgetStore interface {
+	// Spend adds amount to key's counter if the sum stays within limit, in
+	// one atomic step, and reports whether it did. The counter expires ttl
+	// after it was first spent from.
+	Spend(ctx context.Context, key string, amount, limit int64, ttl time.Duration) (bool, error)
+	// Unspend takes amount back, for a send that failed after spending.
+	Unspend(ctx context.Context, key string, amount int64) error
+}

@@ -56,6 +56,9 @@ type Config struct {
 	LimitNetworkDay  int
 	SMSMaxPerMinute  int
 	LimitVerifyDay   int
+	SMSDailyBudget   int64            // millionths of the currency; 0 means none
+	SMSPrices        map[string]int64 // calling code or "*" -> price in millionths
+	SMSBudgetZone    *time.Location
 }
 
 // setting is one documented variable: its environment name, the flag that
@@ -103,6 +106,9 @@ func settings() []setting {
 		{"SIGNUP_LIMIT_IP_PER_DAY", "limit-ip-per-day", "30", "codes one client IP may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitIPDay })},
 		{"SIGNUP_LIMIT_NETWORK_PER_DAY", "limit-network-per-day", "50", "codes one IPv4 /24 or IPv6 /64 may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitNetworkDay })},
 		{"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY", "limit-verify-failures-per-day", "20", "wrong codes one number may see in any 24 hours, across all its codes; then checks pause", integer(func(c *Config) *int { return &c.LimitVerifyDay })},
+		{"SIGNUP_SMS_DAILY_BUDGET", "sms-daily-budget", "1000", "money all SMS may cost in a day, in the prices' currency (0: no budget); when spent, sends pause with an alert", money},
+		{"SIGNUP_SMS_PRICES", "sms-prices", "86=0.05,*=0.10", "price of one SMS per calling code, * for the rest", prices},
+		{"SIGNUP_SMS_BUDGET_TIMEZONE", "sms-budget-timezone", "Asia/Shanghai", "where the budget's day begins and ends (an IANA zone)", zone},
 		{"SIGNUP_SMS_MAX_PER_MINUTE", "sms-max-per-minute", "600", "codes the whole service sends in any minute; beyond it sends pause with an alert", integer(func(c *Config) *int { return &c.SMSMaxPerMinute })},
 		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	}

@@ -44,6 +44,7 @@ func TestValid(t *testing.T) {
 		{"SIGNUP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,::1"},
 		{"SIGNUP_DEFAULT_REGION": "US"},
 		{"SIGNUP_ALLOWED_CALLING_CODES": "+86, 852,1"},
+		{"SIGNUP_SMS_PRICES": "86=0.045, +1=0.0079, *=0.06", "SIGNUP_SMS_DAILY_BUDGET": "250.5", "SIGNUP_SMS_BUDGET_TIMEZONE": "UTC"},
 	} {
 		if _, err := load(t, env); err != nil {
 			t.Errorf("%v: %v", env, err)
@@ -72,6 +73,9 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		"SIGNUP_HASH_CONCURRENCY":      "0",
 		"SIGNUP_DEFAULT_REGION":        "cn",
 		"SIGNUP_ALLOWED_CALLING_CODES": "86,abc",
+		"SIGNUP_SMS_PRICES":            "86=cheap,*=1",
+		"SIGNUP_SMS_DAILY_BUDGET":      "-5",
+		"SIGNUP_SMS_BUDGET_TIMEZONE":   "Mars/Olympus_Mons",
 	} {
 		_, err := load(t, map[string]string{env: v})
 		if err == nil || !strings.Contains(err.Error(), env) {
@@ -162,5 +166,21 @@ func TestTwilioVerifyMustBeTheOnlyProvider(t *testing.T) {
 	env["SIGNUP_SMS_PROVIDER"] = "twilio_verify,console"
 	if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "must be the only provider") {
 		t.Fatalf("err = %v, want twilio_verify refused beside another provider", err)
+	}
+}
+
+func TestBudgetSettings(t *testing.T) {
+	c, err := load(t, map[string]string{"SIGNUP_SMS_PRICES": "86=0.045,1=0.0079,*=0.06", "SIGNUP_SMS_DAILY_BUDGET": "250.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMSDailyBudget != 250_500_000 || c.SMSPrices["86"] != 45_000 || c.SMSPrices["1"] != 7_900 || c.SMSPrices["*"] != 60_000 {
+		t.Fatalf("budget %d, prices %v", c.SMSDailyBudget, c.SMSPrices)
+	}
+	if c.SMSBudgetZone.String() != "Asia/Shanghai" {
+		t.Fatalf("default zone %v", c.SMSBudgetZone)
+	}
+	if _, err := load(t, map[string]string{"SIGNUP_SMS_PRICES": "86=0.05"}); err == nil {
+		t.Fatal("prices without a price for the rest were accepted")
 	}
 }

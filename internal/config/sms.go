@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // smsFields lists, for each SMS provider, its settings as
@@ -189,5 +192,50 @@ func callingCodes(c *Config, v string) error {
 		}
 		c.CallingCodes = append(c.CallingCodes, code)
 	}
+	return nil
+}
+
+// millionths parses a non-negative decimal amount of money.
+func millionths(v string) (int64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 1e9 || math.IsNaN(f) {
+		return 0, fmt.Errorf("not an amount like 0.05: %q", v)
+	}
+	return int64(math.Round(f * 1e6)), nil
+}
+
+func money(c *Config, v string) error {
+	n, err := millionths(v)
+	c.SMSDailyBudget = n
+	return err
+}
+
+// prices parses "86=0.045,1=0.0079,*=0.06".
+func prices(c *Config, v string) error {
+	c.SMSPrices = map[string]int64{}
+	for _, item := range strings.Split(v, ",") {
+		code, amount, ok := strings.Cut(strings.TrimSpace(item), "=")
+		code = strings.TrimPrefix(strings.TrimSpace(code), "+")
+		if !ok || (code != "*" && !callingCode(code)) {
+			return fmt.Errorf("want prices like 86=0.045,*=0.06, got %q", item)
+		}
+		n, err := millionths(amount)
+		if err != nil {
+			return err
+		}
+		c.SMSPrices[code] = n
+	}
+	if _, ok := c.SMSPrices["*"]; !ok {
+		return fmt.Errorf("give a price for the rest, e.g. *=0.10")
+	}
+	return nil
+}
+
+func zone(c *Config, v string) error {
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		return fmt.Errorf("not a time zone like Asia/Shanghai or UTC: %q", v)
+	}
+	c.SMSBudgetZone = loc
 	return nil
 }

@@ -43,6 +43,8 @@ type entry struct {
 
 	failures account.Failures
 
+	spent int64 // budget
+
 	events []event // quota: oldest first
 }
 

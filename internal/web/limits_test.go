@@ -126,3 +126,24 @@ func wrongCode(code string) string {
 	}
 	return "000000"
 }
+
+func TestDailyBudgetPausesSends(t *testing.T) {
+	e := newEnv(t, trustLoopback, func(o *account.Options, _ *web.Options, _ *routes) {
+		o.Budget = account.Budget{Limit: 100_000, Prices: map[string]int64{"86": 45_000}, Default: 100_000, Location: time.UTC}
+		o.ResendInterval = time.Hour
+	})
+	e.openPage(e.client)
+	want(t, e.sendFrom("13812345670", "198.51.100.1"), "0", "")
+	want(t, e.sendFrom("13812345670", "198.51.100.1"), "4201", "发送过于频繁") // refused later: not charged
+	want(t, e.sendFrom("13812345671", "198.51.100.2"), "0", "")          // 0.090 of 0.100 spent
+	a := e.sendFrom("13812345672", "198.51.100.3")
+	want(t, a, "4201", "短信发送暂时繁忙")
+	if !strings.Contains(a.Errmsg, "小时") && !strings.Contains(a.Errmsg, "分钟") && !strings.Contains(a.Errmsg, "秒") {
+		t.Fatalf("errmsg %q should say when sends resume", a.Errmsg)
+	}
+	want(t, e.login("13900000000", "wrong horse"), "4004", "") // nothing else degrades
+	_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
+	if !strings.Contains(body, `signup_limits_hit_total{kind="budget"} 1`) {
+		t.Fatal("the budget refusal was not counted")
+	}
+}

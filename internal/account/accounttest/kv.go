@@ -18,6 +18,7 @@ type KVStore interface {
 	account.CodeStore
 	account.FailureStore
 	account.QuotaStore
+	account.BudgetStore
 }
 
 // TestKVStore runs the contracts of all four stores on KVStores: those of
@@ -27,6 +28,7 @@ func TestKVStore(t *testing.T, open func(t *testing.T) KVStore) {
 	TestCodeStore(t, func(t *testing.T) account.CodeStore { return open(t) })
 	TestFailureStore(t, func(t *testing.T) account.FailureStore { return open(t) })
 	TestQuotaStore(t, func(t *testing.T) account.QuotaStore { return open(t) })
+	TestBudgetStore(t, func(t *testing.T) account.BudgetStore { return open(t) })
 }
 
 // The contracts below share these rules: open returns a store isolated from
