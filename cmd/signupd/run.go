@@ -126,6 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SessionMaxAge: int(cfg.SessionMaxAge / time.Second),
 		Checks:        map[string]func(context.Context) error{"database": db.Ping, kvName: kv.Ping},
 		Requests:      m,
+		Replays:       kv,
 		Metrics:       m.Handler(),
 	})
 
@@ -217,6 +218,7 @@ type kvStore interface {
 	account.FailureStore
 	account.QuotaStore
 	account.BudgetStore
+	web.Replays
 	Ping(context.Context) error
 	Close() error
 }

@@ -45,6 +45,8 @@ type entry struct {
 
 	spent int64 // budget
 
+	replay []byte // a settled answer; nil while its request runs
+
 	events []event // quota: oldest first
 }
 

@@ -7,10 +7,13 @@ import (
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/account/accounttest"
 	"github.com/signupd/signupd/internal/memstore"
+	"github.com/signupd/signupd/internal/web"
+	"github.com/signupd/signupd/internal/web/webtest"
 )
 
 func TestContract(t *testing.T) {
 	accounttest.TestKVStore(t, func(*testing.T) accounttest.KVStore { return memstore.New(nil) })
+	webtest.TestReplays(t, func(*testing.T) web.Replays { return memstore.New(nil) })
 }
 
 func TestSweepFreesExpired(t *testing.T) {

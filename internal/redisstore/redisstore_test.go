@@ -19,6 +19,8 @@ import (
 	"github.com/signupd/signupd/internal/account/accounttest"
 	"github.com/signupd/signupd/internal/redisstore"
 	"github.com/signupd/signupd/internal/testserver"
+	"github.com/signupd/signupd/internal/web"
+	"github.com/signupd/signupd/internal/web/webtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
@@ -55,16 +57,19 @@ func TestContract(t *testing.T) {
 		t.Parallel()
 		url := testserver.SharedRedis(t).URL()
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
 		url := clusterURL(testserver.SharedRedisCluster(t))
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 	t.Run("sentinel", func(t *testing.T) {
 		t.Parallel()
 		url := sentinelURL(testserver.SharedRedisSentinel(t))
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 }
 

@@ -143,7 +143,10 @@ func waitText(d time.Duration, en bool) string {
 
 // writeJSON writes an answer with HTTP status 200 unless status says otherwise.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, rp reply, wait time.Duration, data any) {
-	if rec, ok := w.(*recorder); ok {
+	switch rec := w.(type) {
+	case *recorder:
+		rec.errno = rp.errno
+	case *bufferedWriter:
 		rec.errno = rp.errno
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -126,7 +126,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Captcha: drawer, Secret: []byte("csrf key for tests, 32 bytes long"), Pages: site.FS(), BuiltIn: true,
 		CookieSecure: "auto", SessionMaxAge: 3600,
 		Checks:   map[string]func(context.Context) error{"database": db.Ping, "store": e.kv.Ping},
-		Requests: e.metrics, Metrics: e.metrics.Handler(),
+		Requests: e.metrics, Metrics: e.metrics.Handler(), Replays: e.kv,
 	}
 	rt := routes{fallback: true}
 	for _, o := range opts {

@@ -6,7 +6,7 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1.0/image_codes/{image_code_id}", s.captchaImage)
-	api.HandleFunc("GET /api/v1.0/sms_codes/{mobile}", s.sendCode)
+	api.HandleFunc("GET /api/v1.0/sms_codes/{mobile}", s.idempotent(s.sendCode))
 	api.HandleFunc("POST /api/v1.0/users", s.register)
 	api.HandleFunc("POST /api/v1.0/sessions", s.login)
 	api.HandleFunc("GET /api/v1.0/session", s.checkSession)

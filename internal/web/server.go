@@ -50,6 +50,7 @@ type Options struct {
 	// Checks are what /readyz pings, by name ("database", "redis").
 	Checks   map[string]func(context.Context) error
 	Requests RequestObserver // nil means none
+	Replays  Replays         // remembers send-code answers by Idempotency-Key; nil ignores the header
 	Metrics  http.Handler    // served at /metrics; nil means no /metrics
 }
 
