@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.Region, opts.AppName, opts.RevealRegistered = cfg.Region, cfg.AppName, cfg.RevealRegistered
 	opts.CallingCodes = cfg.CallingCodes
 	opts.VerifyFailures = []account.Window{{Limit: cfg.LimitVerifyDay, Period: 24 * time.Hour}}
+	opts.Fraud = account.FraudSignal{Window: cfg.FraudWindow, MinSends: cfg.FraudMinSends, MinRatio: cfg.FraudMinRatio, Tighten: cfg.FraudTighten}
 	opts.Budget = account.Budget{Limit: cfg.SMSDailyBudget, Prices: cfg.SMSPrices, Default: cfg.SMSPrices["*"], Location: cfg.SMSBudgetZone}
 	opts.SendLimits = account.SendLimits{
 		PerNumber:  []account.Window{{Limit: cfg.LimitNumberHour, Period: time.Hour}, {Limit: cfg.LimitNumberDay, Period: 24 * time.Hour}},
@@ -111,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Observer: m, Logger: logger,
 	})
 	svc := account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv, Budgets: kv,
+		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv, Budgets: kv, Events: kv,
 		Outbox:   outbox,
 		Checker:  checker,
 		Secret:   deriveKey(secret, "sms code"),
@@ -218,6 +219,7 @@ type kvStore interface {
 	account.FailureStore
 	account.QuotaStore
 	account.BudgetStore
+	account.EventCounter
 	web.Replays
 	Ping(context.Context) error
 	Close() error

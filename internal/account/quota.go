@@ -36,8 +36,11 @@ type quota struct {
 	metric  string
 }
 
-func (s *Service) sendQuotas(phone Phone, clientIP string) []quota {
+func (s *Service) sendQuotas(phone Phone, clientIP string, tighten bool) []quota {
 	l := s.opts.SendLimits
+	if tighten {
+		l.PerIP, l.PerNetwork = tightened(l.PerIP), tightened(l.PerNetwork)
+	}
 	q := []quota{{"send:number:" + string(phone), l.PerNumber, KindNumberQuota, "send_number"}}
 	if ip, err := netip.ParseAddr(clientIP); err == nil {
 		ip = ip.Unmap()
@@ -56,7 +59,7 @@ func (s *Service) sendQuotas(phone Phone, clientIP string) []quota {
 // takeQuotas takes one send from every quota, or from none: a refusal
 // refunds what was taken before it. The returned func refunds them all, for
 // a send that fails later.
-func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string) (refund func(), err error) {
+func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string, tighten bool) (refund func(), err error) {
 	b := make([]byte, 12)
 	rand.Read(b)
 	id := hex.EncodeToString(b)
@@ -68,7 +71,7 @@ func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string) 
 			}
 		}
 	}
-	for _, q := range s.sendQuotas(phone, clientIP) {
+	for _, q := range s.sendQuotas(phone, clientIP, tighten) {
 		if len(q.windows) == 0 {
 			continue
 		}

@@ -36,6 +36,7 @@ type Options struct {
 	Login              LoginLimits
 	SendLimits         SendLimits
 	Budget             Budget
+	Fraud              FraudSignal
 	// VerifyFailures bound wrong codes per number across all its codes.
 	VerifyFailures []Window
 }
@@ -68,6 +69,7 @@ func DefaultOptions() Options {
 		HashConcurrency:    2,
 		HashMaxWait:        2 * time.Second,
 		SendLimits:         DefaultSendLimits(),
+		Fraud:              FraudSignal{Window: 15 * time.Minute, MinSends: 100, MinRatio: 0.2},
 		VerifyFailures:     []Window{{20, 24 * time.Hour}},
 		Login: LoginLimits{
 			AccountFree: 5, AccountDelay: 30 * time.Second, AccountTTL: 24 * time.Hour,
@@ -86,6 +88,7 @@ type Deps struct {
 	Failures FailureStore
 	Quotas   QuotaStore
 	Budgets  BudgetStore
+	Events   EventCounter // for the fraud signal; nil turns it off
 	Outbox   Outbox
 	Secret   []byte                 // keys the code HMAC; at least 32 bytes
 	Answer   func() (string, error) // makes captcha answers
@@ -101,6 +104,7 @@ type Deps struct {
 type Service struct {
 	Deps
 	opts      Options
+	fraud     fraudLog
 	hasher    *hasher
 	dummyHash string
 }

@@ -52,7 +52,8 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if s.Checker != nil && !registered {
 		code, hash = "", s.approvedMarker(PurposeRegister, phone)
 	}
-	refundQuotas, err := s.takeQuotas(ctx, phone, r.ClientIP)
+	alert := s.fraudAlert(ctx, phone.CallingCode())
+	refundQuotas, err := s.takeQuotas(ctx, phone, r.ClientIP, alert && s.opts.Fraud.Tighten)
 	if err != nil {
 		return err
 	}
@@ -94,6 +95,10 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 			return &Error{Kind: KindUndeliverable, Err: err}
 		}
 		return storeError(KindOutboxStore, "enqueue message", err)
+	}
+	if !registered { // a notice can never be verified: it would skew the signal
+		sends, _ := s.fraudKeys(phone.CallingCode())
+		s.countFraudEvent(ctx, sends)
 	}
 	s.Logger.InfoContext(ctx, "code queued", "message", m)
 	return nil
@@ -148,6 +153,8 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (User, string
 	if err != nil {
 		return User{}, "", storeError(KindUserStore, "create user", err)
 	}
+	_, verified := s.fraudKeys(phone.CallingCode())
+	s.countFraudEvent(ctx, verified)
 	s.Logger.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", phone)
 	return u, token, nil
 }

@@ -146,3 +146,13 @@ type BudgetStore interface {
 	// Unspend takes amount back, for a send that failed after spending.
 	Unspend(ctx context.Context, key string, amount int64) error
 }
+
+// EventCounter counts events in a sliding period, for signals rather than
+// limits: nothing is refused.
+type EventCounter interface {
+	// CountEvent records the event id for key and returns how many events
+	// key has in the last period, this one included.
+	CountEvent(ctx context.Context, key, id string, period time.Duration) (int, error)
+	// Events returns how many events key has in the last period.
+	Events(ctx context.Context, key string, period time.Duration) (int, error)
+}

@@ -59,6 +59,10 @@ type Config struct {
 	SMSDailyBudget   int64            // millionths of the currency; 0 means none
 	SMSPrices        map[string]int64 // calling code or "*" -> price in millionths
 	SMSBudgetZone    *time.Location
+	FraudWindow      time.Duration
+	FraudMinSends    int
+	FraudMinRatio    float64
+	FraudTighten     bool
 }
 
 // setting is one documented variable: its environment name, the flag that
@@ -109,6 +113,10 @@ func settings() []setting {
 		{"SIGNUP_SMS_DAILY_BUDGET", "sms-daily-budget", "1000", "money all SMS may cost in a day, in the prices' currency (0: no budget); when spent, sends pause with an alert", money},
 		{"SIGNUP_SMS_PRICES", "sms-prices", "86=0.05,*=0.10", "price of one SMS per calling code, * for the rest", prices},
 		{"SIGNUP_SMS_BUDGET_TIMEZONE", "sms-budget-timezone", "Asia/Shanghai", "where the budget's day begins and ends (an IANA zone)", zone},
+		{"SIGNUP_FRAUD_WINDOW", "fraud-window", "15m", "the fraud signal's sliding period", dur(func(c *Config) *time.Duration { return &c.FraudWindow })},
+		{"SIGNUP_FRAUD_MIN_SENDS", "fraud-min-sends", "100", "code sends to a country in the window before its ratio can alert", integer(func(c *Config) *int { return &c.FraudMinSends })},
+		{"SIGNUP_FRAUD_MIN_RATIO", "fraud-min-ratio", "0.2", "alert when verifications per code sent fall below this", ratio},
+		{"SIGNUP_FRAUD_TIGHTEN", "fraud-tighten", "false", "while a country alerts, halve its per-IP and per-network send limits", boolean(func(c *Config) *bool { return &c.FraudTighten })},
 		{"SIGNUP_SMS_MAX_PER_MINUTE", "sms-max-per-minute", "600", "codes the whole service sends in any minute; beyond it sends pause with an alert", integer(func(c *Config) *int { return &c.SMSMaxPerMinute })},
 		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	}

@@ -239,3 +239,12 @@ func zone(c *Config, v string) error {
 	c.SMSBudgetZone = loc
 	return nil
 }
+
+func ratio(c *Config, v string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 1 {
+		return fmt.Errorf("want a ratio from 0 to 1 like 0.2, got %q", v)
+	}
+	c.FraudMinRatio = f
+	return nil
+}

@@ -53,6 +53,7 @@ func (c *Config) validate() []error {
 		bad("SIGNUP_COOKIE_SECURE", "want auto, always or never, got %q", c.CookieSecure)
 	}
 	errs = append(errs, checkRange("SIGNUP_REDIS_TIMEOUT", c.RedisTimeout, 10*time.Millisecond, 30*time.Second))
+	errs = append(errs, checkRange("SIGNUP_FRAUD_WINDOW", c.FraudWindow, time.Minute, 24*time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SMS_TIMEOUT", c.SMSTimeout, 100*time.Millisecond, time.Minute))
 	errs = append(errs, checkRange("SIGNUP_CAPTCHA_TTL", c.CaptchaTTL, 10*time.Second, time.Hour))
 	errs = append(errs, checkRange("SIGNUP_CODE_TTL", c.CodeTTL, time.Minute, 10*time.Minute))
@@ -64,7 +65,7 @@ func (c *Config) validate() []error {
 		"SIGNUP_LIMIT_NUMBER_PER_HOUR": c.LimitNumberHour, "SIGNUP_LIMIT_NUMBER_PER_DAY": c.LimitNumberDay,
 		"SIGNUP_LIMIT_IP_PER_HOUR": c.LimitIPHour, "SIGNUP_LIMIT_IP_PER_DAY": c.LimitIPDay,
 		"SIGNUP_LIMIT_NETWORK_PER_DAY": c.LimitNetworkDay, "SIGNUP_SMS_MAX_PER_MINUTE": c.SMSMaxPerMinute,
-		"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY": c.LimitVerifyDay,
+		"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY": c.LimitVerifyDay, "SIGNUP_FRAUD_MIN_SENDS": c.FraudMinSends,
 	} {
 		if n < 1 || n > 1_000_000 {
 			bad(env, "want 1-1000000, got %d", n)

@@ -47,6 +47,8 @@ type entry struct {
 
 	replay []byte // a settled answer; nil while its request runs
 
+	times []time.Time // counted events, in time order
+
 	events []event // quota: oldest first
 }
 

@@ -30,6 +30,8 @@ type Metrics struct {
 	smsDelivery           prometheus.Histogram
 	smsQueueDepth         prometheus.Gauge
 	smsQueueOldest        prometheus.Gauge
+	fraudAlert            *prometheus.GaugeVec
+	fraudRatio            *prometheus.GaugeVec
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime
@@ -78,6 +80,13 @@ func New() *Metrics {
 			Name: "signup_sms_queue_oldest_seconds", Help: "Age of the oldest message waiting for delivery.",
 		}),
 	}
+	m.fraudAlert = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "signup_fraud_alert", Help: "1 while a country's verifications have collapsed against its code sends (possible SMS pumping).",
+	}, []string{"calling_code"})
+	m.fraudRatio = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "signup_fraud_verification_ratio", Help: "Completed verifications per code sent, per country, over the fraud window.",
+	}, []string{"calling_code"})
+	m.registry.MustRegister(m.fraudAlert, m.fraudRatio)
 	m.registry.MustRegister(m.requests, m.latency, m.captchas, m.codeChecks, m.limits,
 		m.smsAttempts, m.smsLatency, m.smsMessages, m.smsAttemptsPerMessage, m.smsDelivery, m.smsQueueDepth, m.smsQueueOldest,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -126,4 +135,15 @@ func (m *Metrics) Finished(s delivery.State, attempts int, sinceAccepted time.Du
 func (m *Metrics) Queue(depth int, oldest time.Duration) {
 	m.smsQueueDepth.Set(float64(depth))
 	m.smsQueueOldest.Set(oldest.Seconds())
+}
+
+// Fraud implements account.Observer. Calling codes are a small, bounded set
+// (the allowed destinations), fit for a label.
+func (m *Metrics) Fraud(callingCode string, ratio float64, alert bool) {
+	v := 0.0
+	if alert {
+		v = 1
+	}
+	m.fraudAlert.WithLabelValues(callingCode).Set(v)
+	m.fraudRatio.WithLabelValues(callingCode).Set(ratio)
 }

@@ -134,7 +134,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	ob := e.startDelivery(rt)
 	wo.Accounts = account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Quotas: e.kv, Budgets: e.kv, Outbox: ob,
+		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Quotas: e.kv, Budgets: e.kv, Events: e.kv, Outbox: ob,
 		Observer: e.metrics,
 		Secret:   []byte("code key for tests, 32 bytes long"),
 		Answer:   func() (string, error) { return answer, nil },

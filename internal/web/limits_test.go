@@ -147,3 +147,44 @@ func TestDailyBudgetPausesSends(t *testing.T) {
 		t.Fatal("the budget refusal was not counted")
 	}
 }
+
+func TestFraudSignalAlertsAndTightens(t *testing.T) {
+	e := newEnv(t, trustLoopback, func(o *account.Options, _ *web.Options, _ *routes) {
+		o.ResendInterval = 0
+		o.SendLimits = account.SendLimits{PerIP: []account.Window{{Limit: 4, Period: time.Hour}}}
+		o.Fraud = account.FraudSignal{Window: time.Minute, MinSends: 4, MinRatio: 0.5, Tighten: true}
+	})
+	e.openPage(e.client)
+	metric := func() string {
+		_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, `signup_fraud_alert{calling_code="86"}`) {
+				return line
+			}
+		}
+		return ""
+	}
+	// Four codes nobody enters, from one address.
+	codes := map[string]string{}
+	for i := range 4 {
+		mobile := fmt.Sprintf("1381234567%d", i)
+		want(t, e.sendFrom(mobile, "198.51.100.1"), "0", "")
+		codes[mobile] = e.sms.last(t, canonical(mobile)).Code
+	}
+	// The next send sees 4 sends and no verification: alert, and from a new
+	// address the per-IP limit is halved to 2.
+	want(t, e.sendFrom("13912345670", "203.0.113.1"), "0", "")
+	if m := metric(); !strings.HasSuffix(m, " 1") {
+		t.Fatalf("alert metric %q, want 1", m)
+	}
+	want(t, e.sendFrom("13912345671", "203.0.113.1"), "0", "")
+	want(t, e.sendFrom("13912345672", "203.0.113.1"), "4202", "")
+	// Verifications come in: the ratio recovers and the alert clears.
+	for mobile, code := range codes {
+		want(t, e.register(mobile, code, "correct horse"), "0", "")
+	}
+	want(t, e.sendFrom("13912345673", "192.0.2.1"), "0", "")
+	if m := metric(); !strings.HasSuffix(m, " 0") {
+		t.Fatalf("alert metric %q after verifications, want 0", m)
+	}
+}

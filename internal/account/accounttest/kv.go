@@ -19,6 +19,7 @@ type KVStore interface {
 	account.FailureStore
 	account.QuotaStore
 	account.BudgetStore
+	account.EventCounter
 }
 
 // TestKVStore runs the contracts of all four stores on KVStores: those of
@@ -29,6 +30,7 @@ func TestKVStore(t *testing.T, open func(t *testing.T) KVStore) {
 	TestFailureStore(t, func(t *testing.T) account.FailureStore { return open(t) })
 	TestQuotaStore(t, func(t *testing.T) account.QuotaStore { return open(t) })
 	TestBudgetStore(t, func(t *testing.T) account.BudgetStore { return open(t) })
+	TestEventCounter(t, func(t *testing.T) account.EventCounter { return open(t) })
 }
 
 // The contracts below share these rules: open returns a store isolated from

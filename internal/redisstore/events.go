@@ -1,0 +1,51 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// countEvent: KEYS[1] a sorted set of event ids scored by server time in
+// milliseconds (13 digits: Lua's number-to-string keeps 14 exactly); ARGV
+// id, period in ms. Records, trims, and counts.
+var countEvent = redis.NewScript(serverNow + `
+local from = now - tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', from)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// events: KEYS[1] as above; ARGV period in ms.
+var events = redis.NewScript(serverNow + `
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+`)
+
+// CountEvent implements account.EventCounter.
+func (s *Store) CountEvent(ctx context.Context, key, id string, period time.Duration) (int, error) {
+	px, err := ms(period)
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: count event: %w", err)
+	}
+	n, err := countEvent.Run(ctx, s.client, []string{s.key("events", key)}, id, px).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: count event: %w", err)
+	}
+	return n, nil
+}
+
+// Events implements account.EventCounter.
+func (s *Store) Events(ctx context.Context, key string, period time.Duration) (int, error) {
+	px, err := ms(period)
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: events: %w", err)
+	}
+	n, err := events.Run(ctx, s.client, []string{s.key("events", key)}, px).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: events: %w", err)
+	}
+	return n, nil
+}
