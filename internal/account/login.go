@@ -11,6 +11,9 @@ type LoginRequest struct {
 	Mobile   string
 	Password string
 	ClientIP string
+	// Session is the session token the request carried, if any: a new
+	// session replaces it, so it dies at login (the id rotates).
+	Session string
 }
 
 // Login checks the password and opens a new session, returning the user and
@@ -24,7 +27,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (User, string, erro
 	if err != nil {
 		return User{}, "", err
 	}
-	acctKey, ipKey := "login:account:"+string(phone), "login:ip:"+r.ClientIP
+	acctKey, ipKey := "login:account:"+string(phone), "login:ip:"+clientNetwork(r.ClientIP)
 	if err := s.loginThrottle(ctx, acctKey, ipKey); err != nil {
 		return User{}, "", err
 	}
@@ -49,6 +52,9 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (User, string, erro
 	sess.UserID = u.ID
 	if err := s.Sessions.CreateSession(ctx, sess); err != nil {
 		return User{}, "", storeError(KindSessionStore, "create session", err)
+	}
+	if err := s.Logout(ctx, r.Session); err != nil {
+		return User{}, "", err
 	}
 	s.Logger.InfoContext(ctx, "user logged in", "user_id", u.ID)
 	return u, token, nil

@@ -92,3 +92,17 @@ func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string, 
 	}
 	return refund, nil
 }
+
+// clientNetwork is the unit an IP limit counts: the address itself for IPv4,
+// its /64 for IPv6, where one subscriber holds a whole /64 to rotate through.
+func clientNetwork(clientIP string) string {
+	ip, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return clientIP
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}

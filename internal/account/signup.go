@@ -108,6 +108,7 @@ func codeKey(purpose string, p Phone) string { return purpose + ":" + string(p) 
 
 // RegisterRequest is what the registration step receives.
 type RegisterRequest struct {
+	Session   string // the session token the request carried, ended once the new one exists
 	Mobile    string
 	Code      string
 	Password  string
@@ -152,6 +153,9 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (User, string
 	}
 	if err != nil {
 		return User{}, "", storeError(KindUserStore, "create user", err)
+	}
+	if err := s.Logout(ctx, r.Session); err != nil {
+		return User{}, "", err
 	}
 	_, verified := s.fraudKeys(phone.CallingCode())
 	s.countFraudEvent(ctx, verified)

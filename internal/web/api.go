@@ -65,6 +65,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	u, token, err := s.Accounts.Register(r.Context(), account.RegisterRequest{
 		Mobile: req.Mobile, Code: req.SMSCode, Password: req.Password, Password2: req.Password2,
+		Session: s.sessionToken(r),
 	})
 	s.loggedIn(w, r, u, token, err, text{"注册成功", "Registered"})
 }
@@ -78,7 +79,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, token, err := s.Accounts.Login(r.Context(), account.LoginRequest{
-		Mobile: req.Mobile, Password: req.Password, ClientIP: s.clientIP(r),
+		Mobile: req.Mobile, Password: req.Password, ClientIP: s.clientIP(r), Session: s.sessionToken(r),
 	})
 	s.loggedIn(w, r, u, token, err, text{"登录成功", "Logged in"})
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -181,4 +182,19 @@ func TestLoginBusyWhenHashingSaturated(t *testing.T) {
 	if busy == 0 {
 		t.Fatal("16 concurrent logins on one hashing slot: none was shed as busy")
 	}
+}
+
+func TestLoginThrottlePerIPv6Network(t *testing.T) {
+	e := newEnv(t, trustLoopback, func(o *account.Options, _ *web.Options, _ *routes) { o.Login.IPFree = 3 })
+	e.openPage(e.client)
+	login := func(ip string) apiAnswer {
+		return e.do(req{method: "POST", path: "/api/v1.0/sessions", header: map[string]string{"X-Forwarded-For": ip},
+			body: map[string]string{"mobile": "13900000001", "password": "wrong horse"}})
+	}
+	// Rotating addresses inside one /64 does not escape the bucket.
+	for i := range 3 {
+		want(t, login(fmt.Sprintf("2001:db8:1:2::%x", i+1)), "4004", "")
+	}
+	want(t, login("2001:db8:1:2:ffff::9"), "4201", "")
+	want(t, login("2001:db8:1:3::1"), "4004", "") // another /64
 }
