@@ -42,13 +42,8 @@ func (s *Service) sendQuotas(phone Phone, clientIP string, tighten bool) []quota
 		l.PerIP, l.PerNetwork = tightened(l.PerIP), tightened(l.PerNetwork)
 	}
 	q := []quota{{"send:number:" + string(phone), l.PerNumber, KindNumberQuota, "send_number"}}
-	if ip, err := netip.ParseAddr(clientIP); err == nil {
-		ip = ip.Unmap()
-		bits := 64
-		if ip.Is4() {
-			bits = 24
-		}
-		network, _ := ip.Prefix(bits)
+	if ip, ok := clientPrefix(clientIP, 32, 128); ok {
+		network, _ := clientPrefix(clientIP, 24, 64)
 		q = append(q,
 			quota{"send:ip:" + ip.String(), l.PerIP, KindIPQuota, "send_ip"},
 			quota{"send:network:" + network.String(), l.PerNetwork, KindIPQuota, "send_network"})
@@ -93,16 +88,26 @@ func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string, 
 	return refund, nil
 }
 
-// clientNetwork is the unit an IP limit counts: the address itself for IPv4,
-// its /64 for IPv6, where one subscriber holds a whole /64 to rotate through.
-func clientNetwork(clientIP string) string {
+// clientPrefix is the network of clientIP with v4Bits or v6Bits of prefix.
+func clientPrefix(clientIP string, v4Bits, v6Bits int) (netip.Prefix, bool) {
 	ip, err := netip.ParseAddr(clientIP)
 	if err != nil {
+		return netip.Prefix{}, false
+	}
+	bits := v6Bits
+	if ip = ip.Unmap(); ip.Is4() {
+		bits = v4Bits
+	}
+	p, _ := ip.Prefix(bits)
+	return p, true
+}
+
+// clientNetwork is the unit a login IP limit counts: the address for IPv4,
+// its /64 for IPv6, where one subscriber holds a whole /64 to rotate through.
+func clientNetwork(clientIP string) string {
+	p, ok := clientPrefix(clientIP, 32, 64)
+	if !ok {
 		return clientIP
 	}
-	if ip = ip.Unmap(); ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.Prefix(64)
 	return p.String()
 }
