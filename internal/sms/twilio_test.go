@@ -238,15 +238,7 @@ func TestTwilioSendClassifiesErrors(t *testing.T) {
 
 func TestTwilioSendTimeout(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	srv := hangingServer(t)
 
 	const timeout = 200 * time.Millisecond
 	tw := newTwilioSender(t, srv.URL, func(c *sms.TwilioConfig) { c.Timeout = timeout })

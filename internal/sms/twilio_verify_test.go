@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -223,15 +222,7 @@ func TestTwilioVerifyCheckMalformedCode(t *testing.T) {
 
 func TestTwilioVerifyTimeout(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	srv := hangingServer(t)
 
 	const timeout = 200 * time.Millisecond
 	v := newTwilioVerifier(t, srv.URL, timeout)

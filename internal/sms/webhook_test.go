@@ -209,15 +209,7 @@ func TestWebhookErrorStatus(t *testing.T) {
 
 func TestWebhookTimeout(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	srv := hangingServer(t)
 
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
@@ -326,4 +318,18 @@ func TestWebhookClassifiesAnswers(t *testing.T) {
 			t.Errorf("status %d: Idempotency-Key %q, want the message id", tc.status, key)
 		}
 	}
+}
+
+// hangingServer answers nothing until the client gives up or the test ends.
+func hangingServer(t *testing.T) *httptest.Server {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	return srv
 }
