@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -230,12 +229,6 @@ func atkWant(t *testing.T, r atkResp, status int, errno, msgPart string) {
 	}
 }
 
-func atkTrustLoopback(_ *account.Options, w *web.Options, _ *routes) {
-	w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-}
-
-func atkNoResendWait(o *account.Options, _ *web.Options, _ *routes) { o.ResendInterval = 0 }
-
 // atkFastHash makes password hashing cheap, for tests that log in many times
 // and are not about hashing.
 func atkFastHash(o *account.Options, _ *web.Options, _ *routes) {
@@ -308,7 +301,7 @@ func TestAttackPumpingRotatingForwardedForUntrusted(t *testing.T) {
 // Behind a trusted proxy, addresses the client prepends to X-Forwarded-For are ignored: 8 sends with 8 forged left parts and one real client address get exactly 3 successes (per-IP limit 3) and 5 answers 4202.
 func TestAttackPumpingForgedForwardedForBehindProxy(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback, atkSendLimits(account.SendLimits{PerIP: []account.Window{{Limit: 3, Period: time.Hour}}}))
+	e := newEnv(t, atkFastHash, trustLoopback, atkSendLimits(account.SendLimits{PerIP: []account.Window{{Limit: 3, Period: time.Hour}}}))
 	e.openPage(e.client)
 	var errnos []string
 	for i := range 8 {
@@ -323,7 +316,7 @@ func TestAttackPumpingForgedForwardedForBehindProxy(t *testing.T) {
 // From a trusted proxy, 51 clients of one IPv4 /24 send once each: exactly the first 50 answer 0 (network limit 50/day), the 51st answers 4202, and a client of another /24 still answers 0.
 func TestAttackPumpingNetworkLimitIPv4(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback)
+	e := newEnv(t, atkFastHash, trustLoopback)
 	e.openPage(e.client)
 	var errnos []string
 	for i := range 51 {
@@ -338,7 +331,7 @@ func TestAttackPumpingNetworkLimitIPv4(t *testing.T) {
 // From a trusted proxy, 5 clients of one IPv6 /64 (network limit set to 3) get exactly 3 sends and 2 answers 4202; a client of another /64 answers 0.
 func TestAttackPumpingNetworkLimitIPv6(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback, atkSendLimits(account.SendLimits{PerNetwork: []account.Window{{Limit: 3, Period: 24 * time.Hour}}}))
+	e := newEnv(t, atkFastHash, trustLoopback, atkSendLimits(account.SendLimits{PerNetwork: []account.Window{{Limit: 3, Period: 24 * time.Hour}}}))
 	e.openPage(e.client)
 	var errnos []string
 	for i := range 5 {
@@ -392,7 +385,7 @@ func TestAttackPumpingNonMobileNumbers(t *testing.T) {
 // The service ceiling (set to 3 per minute) pauses the 4th, 5th and 6th sends with 4201 whatever the client network, /metrics counts send_global 3, exactly 3 SMS leave, and login and captchas still answer.
 func TestAttackPumpingGlobalCeiling(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback, atkSendLimits(account.SendLimits{Global: []account.Window{{Limit: 3, Period: time.Minute}}}))
+	e := newEnv(t, atkFastHash, trustLoopback, atkSendLimits(account.SendLimits{Global: []account.Window{{Limit: 3, Period: time.Minute}}}))
 	e.openPage(e.client)
 	for i := range 3 {
 		atkWant(t, e.atkSend(fmt.Sprintf("138000007%02d", i), fmt.Sprintf("198.51.%d.1", i)), 200, "0", "")
@@ -411,7 +404,7 @@ func TestAttackPumpingGlobalCeiling(t *testing.T) {
 // One number asked for from 8 networks with no resend wait: exactly 5 sends answer 0 (5 per hour), 3 answer 4201 "too many codes", and exactly 5 SMS reach it.
 func TestAttackPumpingPerNumberLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback, atkNoResendWait)
+	e := newEnv(t, atkFastHash, trustLoopback, noResendWait)
 	e.openPage(e.client)
 	var errnos []string
 	for i := range 8 {
@@ -445,7 +438,7 @@ func TestAttackPumpingResendInterval(t *testing.T) {
 // 50 concurrent sends for one number, each with its own captcha and client network: exactly 1 answers 0, 49 answer 4201, and exactly 1 SMS leaves.
 func TestAttackPumpingConcurrentOneNumber(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback)
+	e := newEnv(t, atkFastHash, trustLoopback)
 	e.openPage(e.client)
 	ids := make([]string, 50)
 	for i := range ids {
@@ -527,7 +520,7 @@ func TestAttackBruteForceCodeVoidAfterFive(t *testing.T) {
 // 20 wrong codes across 4 codes (5 each; resends do not reset the default budget of 20 per day) pause verification: the right 5th code answers 4201 "too many wrong codes for this number"; another number still registers.
 func TestAttackBruteForceAcrossResends(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait, atkFastHash)
+	e := newEnv(t, atkFastHash, noResendWait, atkFastHash)
 	e.openPage(e.client)
 	for range 4 {
 		code := e.atkCode("13800002100")
@@ -573,7 +566,7 @@ func TestAttackBruteForceLoginPerAccount(t *testing.T) {
 // 100 failed logins on 100 unknown numbers from one IP (default IPFree 100) make a real account's right password from that IP wait (4201), while from another IP it answers 0.
 func TestAttackBruteForceLoginPerIP(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkTrustLoopback)
+	e := newEnv(t, atkFastHash, trustLoopback)
 	e.signUp("13800002400", "correct horse")
 	attacker := map[string]string{"X-Forwarded-For": "192.0.2.1"}
 	for i := range 100 {
@@ -654,7 +647,7 @@ func TestAttackBruteForceCodeExpires(t *testing.T) {
 // Send-code answers byte-identical JSON (errno and errmsg, Chinese and English) for a registered and an unregistered number.
 func TestAttackEnumerationSendCode(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait)
+	e := newEnv(t, atkFastHash, noResendWait)
 	e.signUp("13800003000", "correct horse")
 	for _, lang := range []string{"zh-CN", "en"} {
 		var bodies [][]byte
@@ -676,7 +669,7 @@ func TestAttackEnumerationSendCode(t *testing.T) {
 // Registration with a guessed code answers byte-identically for a registered and an unregistered number, both after a send (4004) and with no code sent (4002).
 func TestAttackEnumerationRegisterGuess(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait)
+	e := newEnv(t, atkFastHash, noResendWait)
 	e.signUp("13800003100", "correct horse")
 	guess := func(m string) []byte {
 		r := e.atkDo(e.client, "POST", "/api/v1.0/users", atkRegisterBody(m, "123456", "another horse"), true, nil)
@@ -697,7 +690,7 @@ func TestAttackEnumerationRegisterGuess(t *testing.T) {
 // Six guesses after a send answer the same sequence (4004 x5, then 4201 void) for a registered and an unregistered number.
 func TestAttackEnumerationGuessSequence(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait)
+	e := newEnv(t, atkFastHash, noResendWait)
 	e.signUp("13800003200", "correct horse")
 	seq := func(m string) []string {
 		e.atkSend(m, "")
@@ -717,7 +710,7 @@ func TestAttackEnumerationGuessSequence(t *testing.T) {
 // The per-number limit (set to 2 per hour) refuses the 3rd send with byte-identical JSON for a registered and an unregistered number.
 func TestAttackEnumerationSendLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait, atkSendLimits(account.SendLimits{PerNumber: []account.Window{{Limit: 2, Period: time.Hour}}}))
+	e := newEnv(t, atkFastHash, noResendWait, atkSendLimits(account.SendLimits{PerNumber: []account.Window{{Limit: 2, Period: time.Hour}}}))
 	e.signUp("13800003300", "correct horse")
 	var bodies [][]byte
 	for _, m := range []string{"13800003300", "13800003301"} {
@@ -828,7 +821,7 @@ func TestAttackEnumerationLoginThrottle(t *testing.T) {
 // The owner of a registered number gets a notice that carries no code (empty Code, no 6 digits in the text), so the send gives nothing to guess from.
 func TestAttackEnumerationNoticeCarriesNoCode(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait)
+	e := newEnv(t, atkFastHash, noResendWait)
 	e.signUp("13800003600", "correct horse")
 	atkWant(t, e.atkSend("13800003600", ""), 200, "0", "发送成功")
 	m := e.sms.await(t, "+8613800003600", func(m account.Message) bool { return m.Purpose != account.PurposeRegister })
@@ -953,7 +946,7 @@ func TestAttackSessionFixationAtLogin(t *testing.T) {
 	attacker := e.newClient()
 	e.openPage(attacker)
 	planted := e.cookie(attacker, "session")
-	victim := &http.Client{Jar: atkJar(e, "session", planted)}
+	victim := &http.Client{Jar: jarWith(e, "session", planted)}
 	e.openPage(victim)
 	atkWant(t, e.atkDo(victim, "POST", "/api/v1.0/sessions", atkLoginBody("13800005000", "correct horse"), true, nil), 200, "0", "")
 	if got := e.cookie(victim, "session"); got == planted || len(got) != 43 {
@@ -970,7 +963,7 @@ func TestAttackSessionFixationAtRegistration(t *testing.T) {
 	attacker := e.newClient()
 	e.openPage(attacker)
 	planted := e.cookie(attacker, "session")
-	victim := &http.Client{Jar: atkJar(e, "session", planted)}
+	victim := &http.Client{Jar: jarWith(e, "session", planted)}
 	e.client = victim
 	e.openPage(victim)
 	want(t, e.register("13800005100", e.atkCode("13800005100"), "correct horse"), "0", "注册成功")
@@ -986,7 +979,7 @@ func TestAttackSessionCopiedCookieAfterLogout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, atkFastHash)
 	e.signUp("13800005200", "correct horse")
-	thief := &http.Client{Jar: atkJar(e, "session", e.cookie(e.client, "session"))}
+	thief := &http.Client{Jar: jarWith(e, "session", e.cookie(e.client, "session"))}
 	atkWant(t, e.atkDo(thief, "GET", "/api/v1.0/user", "", false, nil), 200, "0", "") // the copy works while logged in
 	atkWant(t, e.atkDo(e.client, "DELETE", "/api/v1.0/session", "", true, nil), 200, "0", "")
 	atkWant(t, e.atkDo(thief, "GET", "/api/v1.0/session", "", false, nil), 200, "4101", "")
@@ -1058,7 +1051,7 @@ func TestAttackSessionForwardedProtoSpoof(t *testing.T) {
 	for _, trusted := range []bool{false, true} {
 		opts := []envOption{atkFastHash}
 		if trusted {
-			opts = append(opts, atkTrustLoopback)
+			opts = append(opts, trustLoopback)
 		}
 		e := newEnv(t, opts...)
 		hr, _ := http.NewRequest("GET", e.srv.URL+"/register.html", nil)
@@ -1110,7 +1103,7 @@ func TestAttackSessionForgedID(t *testing.T) {
 		if id == own {
 			continue
 		}
-		c := &http.Client{Jar: atkJar(e, "session", id)}
+		c := &http.Client{Jar: jarWith(e, "session", id)}
 		atkWant(t, e.atkDo(c, "GET", "/api/v1.0/user", "", false, nil), 200, "4101", "")
 	}
 	now := time.Now()
@@ -1148,14 +1141,8 @@ func TestAttackSessionOldIDDeadAfterReLogin(t *testing.T) {
 	if e.cookie(e.client, "session") == old {
 		t.Fatal("login kept the session id")
 	}
-	c := &http.Client{Jar: atkJar(e, "session", old)}
+	c := &http.Client{Jar: jarWith(e, "session", old)}
 	atkWant(t, e.atkDo(c, "GET", "/api/v1.0/user", "", false, nil), 200, "4101", "")
-}
-
-func atkJar(e *env, name, value string) http.CookieJar {
-	c := e.newClient()
-	c.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-	return c.Jar
 }
 
 // ---- CSRF: making a victim's browser change state ----
@@ -1192,7 +1179,7 @@ func TestAttackCSRFTokenWithoutSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, atkFastHash)
 	e.openPage(e.client)
-	c := &http.Client{Jar: atkJar(e, "csrf_token", e.cookie(e.client, "csrf_token"))}
+	c := &http.Client{Jar: jarWith(e, "csrf_token", e.cookie(e.client, "csrf_token"))}
 	atkWant(t, e.atkDo(c, "POST", "/api/v1.0/sessions", atkLoginBody("13800006200", "correct horse"), true, nil), 400, "4201", "")
 }
 
@@ -1391,7 +1378,7 @@ func TestAttackInputPathTraversalCaptchaID(t *testing.T) {
 // A password of 129 characters, or of 7, is refused 4103 "8 to 128"; one of exactly 128 registers (0).
 func TestAttackInputPasswordLength(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, atkFastHash, atkNoResendWait)
+	e := newEnv(t, atkFastHash, noResendWait)
 	e.openPage(e.client)
 	code := e.atkCode("13800007700")
 	for _, pw := range []string{strings.Repeat("x", 129), strings.Repeat("密", 129), "abcdefg"} {
