@@ -116,24 +116,15 @@ func atkCaptchas(t *testing.T, c *cluster, ids []string) {
 	}
 }
 
-// atkSMSCount counts the SMS to e164 that any instance printed.
-func atkSMSCount(c *cluster, e164 string) int {
-	n := 0
-	for _, in := range c.instances {
-		n += strings.Count(in.stdout.String(), "SMS to "+e164+" ")
-	}
-	return n
-}
-
 // atkSettle waits until want SMS went to e164, then a while longer to see
 // that no more come, and fails unless exactly want went.
 func atkSettle(t *testing.T, c *cluster, e164 string, want int) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); atkSMSCount(c, e164) < want && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(15 * time.Second); c.smsCount(e164) < want && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(time.Second) // workers poll the outbox; give a duplicate time to show
-	if n := atkSMSCount(c, e164); n != want {
+	if n := c.smsCount(e164); n != want {
 		t.Fatalf("%d SMS to %s, want exactly %d", n, e164, want)
 	}
 }

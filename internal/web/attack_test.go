@@ -240,33 +240,6 @@ func atkSendLimits(l account.SendLimits) envOption {
 	return func(o *account.Options, _ *web.Options, _ *routes) { o.SendLimits = l }
 }
 
-func atkGet(t *testing.T, c *http.Client, u string) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-func atkSetCookie(resp *http.Response, name string) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func atkWrong(code string) string {
-	if code == "000000" {
-		return "000001"
-	}
-	return "000000"
-}
-
 // ---- Pumping: making the service send SMS for someone else's money ----
 
 // 30 sends for 30 different numbers from one IP: exactly 10 answer 0 (per-IP hour limit 10), the other 20 answer 4202, and exactly 10 SMS leave.
@@ -353,7 +326,7 @@ func TestAttackPumpingForeignNumberBeforeCaptcha(t *testing.T) {
 	atkWant(t, e.atkDo(e.client, "GET", atkSendPath("+447400123456", id, answer), "", true, nil), 200, "4103", "暂不支持向该国家或地区")
 	atkWant(t, e.atkDo(e.client, "GET", atkSendPath("13800000500", id, answer), "", true, nil), 200, "0", "")
 	e.atkSMS("+447400123456", 0)
-	if _, body := atkGet(t, e.newClient(), e.srv.URL+"/metrics"); !strings.Contains(body, `signup_limits_hit_total{kind="destination"} 1`) {
+	if _, body := get(t, e.newClient(), e.srv.URL+"/metrics"); !strings.Contains(body, `signup_limits_hit_total{kind="destination"} 1`) {
 		t.Fatal("the refused destination was not counted in /metrics")
 	}
 }
@@ -393,7 +366,7 @@ func TestAttackPumpingGlobalCeiling(t *testing.T) {
 	for i := range 3 {
 		atkWant(t, e.atkSend(fmt.Sprintf("138000007%02d", 10+i), fmt.Sprintf("203.0.%d.1", i)), 200, "4201", "短信发送暂时繁忙")
 	}
-	if _, body := atkGet(t, e.newClient(), e.srv.URL+"/metrics"); !strings.Contains(body, `signup_limits_hit_total{kind="send_global"} 3`) {
+	if _, body := get(t, e.newClient(), e.srv.URL+"/metrics"); !strings.Contains(body, `signup_limits_hit_total{kind="send_global"} 3`) {
 		t.Fatal("the ceiling was not counted as send_global 3 in /metrics")
 	}
 	atkWant(t, e.atkDo(e.client, "POST", "/api/v1.0/sessions", atkLoginBody("13900000000", "whatever1"), true, nil), 200, "4004", "")
@@ -511,7 +484,7 @@ func TestAttackBruteForceCodeVoidAfterFive(t *testing.T) {
 	e.openPage(e.client)
 	code := e.atkCode("13800002000")
 	for range 5 {
-		want(t, e.register("13800002000", atkWrong(code), "correct horse"), "4004", "短信验证码错误")
+		want(t, e.register("13800002000", wrongCode(code), "correct horse"), "4004", "短信验证码错误")
 	}
 	want(t, e.register("13800002000", code, "correct horse"), "4201", "短信验证码错误次数过多")
 	want(t, e.login("13800002000", "correct horse"), "4004", "")
@@ -525,7 +498,7 @@ func TestAttackBruteForceAcrossResends(t *testing.T) {
 	for range 4 {
 		code := e.atkCode("13800002100")
 		for range 5 {
-			want(t, e.register("13800002100", atkWrong(code), "correct horse"), "4004", "短信验证码错误")
+			want(t, e.register("13800002100", wrongCode(code), "correct horse"), "4004", "短信验证码错误")
 		}
 	}
 	code := e.atkCode("13800002100")
@@ -991,11 +964,11 @@ func TestAttackSessionCookieAttributes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, atkFastHash)
 	e.signUp("13800005300", "correct horse")
-	resp, _ := atkGet(t, e.newClient(), e.srv.URL+"/login.html")
+	resp, _ := get(t, e.newClient(), e.srv.URL+"/login.html")
 	login := e.atkDo(e.client, "POST", "/api/v1.0/sessions", atkLoginBody("13800005300", "correct horse"), true, nil)
 	for what, h := range map[string]http.Header{"page": resp.Header, "login": login.header} {
 		r := &http.Response{Header: h}
-		sess, csrf := atkSetCookie(r, "session"), atkSetCookie(r, "csrf_token")
+		sess, csrf := cookieNamed(r, "session"), cookieNamed(r, "csrf_token")
 		if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || sess.Secure || sess.Domain != "" {
 			t.Fatalf("%s: session cookie %+v", what, sess)
 		}
@@ -1014,7 +987,7 @@ func TestAttackSessionCookiesOverTLS(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := srv.Client()
 	c.Jar = e.newClient().Jar
-	resp, _ := atkGet(t, c, srv.URL+"/login.html")
+	resp, _ := get(t, c, srv.URL+"/login.html")
 	u := mustURL(srv.URL)
 	var token string
 	for _, ck := range c.Jar.Cookies(u) {
@@ -1035,11 +1008,11 @@ func TestAttackSessionCookiesOverTLS(t *testing.T) {
 		t.Fatalf("login over TLS: %s", b)
 	}
 	for what, r := range map[string]*http.Response{"page": resp, "login": login} {
-		sess, csrf := atkSetCookie(r, "__Host-session"), atkSetCookie(r, "csrf_token")
+		sess, csrf := cookieNamed(r, "__Host-session"), cookieNamed(r, "csrf_token")
 		if sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || sess.Domain != "" {
 			t.Fatalf("%s over TLS: __Host-session %+v", what, sess)
 		}
-		if csrf == nil || !csrf.Secure || atkSetCookie(r, "session") != nil {
+		if csrf == nil || !csrf.Secure || cookieNamed(r, "session") != nil {
 			t.Fatalf("%s over TLS: cookies %v", what, r.Cookies())
 		}
 	}
@@ -1061,7 +1034,7 @@ func TestAttackSessionForwardedProtoSpoof(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		host, plain := atkSetCookie(resp, "__Host-session"), atkSetCookie(resp, "session")
+		host, plain := cookieNamed(resp, "__Host-session"), cookieNamed(resp, "session")
 		if trusted && (host == nil || !host.Secure || plain != nil) {
 			t.Fatalf("trusted proxy said https: cookies %v, want a Secure __Host-session", resp.Cookies())
 		}
@@ -1077,8 +1050,8 @@ func TestAttackSessionIDEntropy(t *testing.T) {
 	e := newEnv(t, atkFastHash)
 	seen := map[string]bool{}
 	for range 100 {
-		resp, _ := atkGet(t, e.newClient(), e.srv.URL+"/register.html")
-		c := atkSetCookie(resp, "session")
+		resp, _ := get(t, e.newClient(), e.srv.URL+"/register.html")
+		c := cookieNamed(resp, "session")
 		if c == nil || len(c.Value) != 43 {
 			t.Fatalf("session cookie %+v, want 43 characters", c)
 		}
