@@ -93,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PerNetwork: []account.Window{{Limit: cfg.LimitNetworkDay, Period: 24 * time.Hour}},
 		Global:     []account.Window{{Limit: cfg.SMSMaxPerMinute, Period: time.Minute}},
 	}
+	opts.Login.AccountFree, opts.Login.AccountDelay = cfg.LoginAccountFree, cfg.LoginAccountWait
+	opts.Login.IPFree, opts.Login.IPDelay, opts.Login.MaxDelay = cfg.LoginIPFree, cfg.LoginIPWait, cfg.LoginMaxWait
 	opts.CaptchaTTL, opts.CodeTTL, opts.ResendInterval = cfg.CaptchaTTL, cfg.CodeTTL, cfg.ResendInterval
 	opts.MaxCodeAttempts = cfg.CodeMaxAttempts
 	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge

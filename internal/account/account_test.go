@@ -69,13 +69,14 @@ func TestValidCaptchaID(t *testing.T) {
 	}
 }
 
-func TestGrowingDelay(t *testing.T) {
+func TestBackoffDelay(t *testing.T) {
 	for _, tc := range []struct {
 		count int
 		want  time.Duration
 	}{{0, 0}, {4, 0}, {5, 30 * time.Second}, {6, time.Minute}, {9, 8 * time.Minute}, {10, 15 * time.Minute}, {1000, 15 * time.Minute}} {
-		if got := growingDelay(tc.count, 5, 30*time.Second, 15*time.Minute); got != tc.want {
-			t.Errorf("growingDelay(%d) = %v, want %v", tc.count, got, tc.want)
+		b := Backoff{Free: 5, First: 30 * time.Second, Max: 15 * time.Minute}
+		if got := b.Delay(tc.count); got != tc.want {
+			t.Errorf("Delay(%d) = %v, want %v", tc.count, got, tc.want)
 		}
 	}
 }

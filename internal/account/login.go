@@ -27,24 +27,21 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (User, string, erro
 	if err != nil {
 		return User{}, "", err
 	}
-	acctKey, ipKey := "login:account:"+string(phone), "login:ip:"+clientNetwork(r.ClientIP)
-	if err := s.loginThrottle(ctx, acctKey, ipKey); err != nil {
+	acct, ip := s.loginBuckets(phone, r.ClientIP)
+	if err := s.takeLoginAttempt(ctx, acct, ip); err != nil {
 		return User{}, "", err
 	}
 	u, ok, err := s.checkPassword(ctx, phone, r.Password)
-	if err != nil {
+	if err != nil { // never checked: the attempt does not count
+		s.forgiveLoginAttempt(ctx, acct, ip)
 		return User{}, "", err
 	}
 	if !ok {
-		for key, ttl := range map[string]time.Duration{acctKey: s.opts.Login.AccountTTL, ipKey: s.opts.Login.IPTTL} {
-			if _, err := s.Failures.AddFailure(ctx, key, ttl); err != nil {
-				return User{}, "", storeError(KindThrottleStore, "add login failure", err)
-			}
-		}
 		s.Logger.InfoContext(ctx, "login failed", "phone", phone)
 		return User{}, "", &Error{Kind: KindLoginFailed}
 	}
-	if err := s.Failures.ClearFailures(ctx, acctKey); err != nil {
+	s.forgiveLoginAttempt(ctx, ip)
+	if err := s.Failures.ClearFailures(ctx, acct.key); err != nil {
 		return User{}, "", storeError(KindThrottleStore, "clear login failures", err)
 	}
 	token := NewSessionToken()
@@ -80,44 +77,47 @@ func (s *Service) checkPassword(ctx context.Context, phone Phone, pw string) (Us
 	return u, ok, nil
 }
 
-// loginThrottle refuses an attempt while either bucket's delay runs.
-func (s *Service) loginThrottle(ctx context.Context, acctKey, ipKey string) error {
-	l, now := s.opts.Login, s.Clock()
-	var wait time.Duration
-	for _, b := range []struct {
-		key, kind string
-		free      int
-		delay     time.Duration
-	}{{acctKey, "login_account", l.AccountFree, l.AccountDelay}, {ipKey, "login_ip", l.IPFree, l.IPDelay}} {
-		f, err := s.Failures.Failures(ctx, b.key)
-		if errors.Is(err, ErrNotFound) {
+// loginBucket is one of the two login throttles: per account and per
+// client network.
+type loginBucket struct {
+	key, metric string
+	backoff     Backoff
+	ttl         time.Duration
+}
+
+func (s *Service) loginBuckets(phone Phone, clientIP string) (acct, ip loginBucket) {
+	l := s.opts.Login
+	return loginBucket{"login:account:" + string(phone), "login_account", Backoff{l.AccountFree, l.AccountDelay, l.MaxDelay}, l.AccountTTL},
+		loginBucket{"login:ip:" + clientNetwork(clientIP), "login_ip", Backoff{l.IPFree, l.IPDelay, l.MaxDelay}, l.IPTTL}
+}
+
+// takeLoginAttempt counts the attempt in both buckets before the password
+// is checked, or in neither: while either bucket's delay runs, the attempt
+// is refused.
+func (s *Service) takeLoginAttempt(ctx context.Context, buckets ...loginBucket) error {
+	for i, b := range buckets {
+		wait, err := s.Failures.TakeAttempt(ctx, b.key, b.backoff, b.ttl)
+		if err == nil && wait == 0 {
 			continue
 		}
+		s.forgiveLoginAttempt(ctx, buckets[:i]...)
 		if err != nil {
-			return storeError(KindThrottleStore, "read login failures", err)
+			return storeError(KindThrottleStore, "take login attempt", err)
 		}
-		if w := f.Last.Add(growingDelay(f.Count, b.free, b.delay, l.MaxDelay)).Sub(now); w > 0 {
-			s.Observer.LimitHit(b.kind)
-			wait = max(wait, w)
-		}
-	}
-	if wait > 0 {
+		s.Observer.LimitHit(b.metric)
 		return &Error{Kind: KindLoginThrottled, Wait: wait}
 	}
 	return nil
 }
 
-// growingDelay is zero for the first free failures, then first, doubling with
-// each further failure, up to ceiling.
-func growingDelay(count, free int, first, ceiling time.Duration) time.Duration {
-	if count < free {
-		return 0
+// forgiveLoginAttempt takes back an attempt counted in buckets. A failure
+// here only leaves one failure too many in a counter, so it is logged.
+func (s *Service) forgiveLoginAttempt(ctx context.Context, buckets ...loginBucket) {
+	for _, b := range buckets {
+		if err := s.Failures.ForgiveAttempt(context.WithoutCancel(ctx), b.key); err != nil {
+			s.Logger.ErrorContext(ctx, "forgive login attempt", "err", err)
+		}
 	}
-	d := first
-	for i := free; i < count && d < ceiling; i++ {
-		d *= 2
-	}
-	return min(d, ceiling)
 }
 
 // Logout ends the session with token; ending an unknown session is not an error.

@@ -99,11 +99,37 @@ type Failures struct {
 	Last  time.Time
 }
 
+// Backoff is a growing delay between failed attempts: none for the first
+// Free failures, then First, doubled with each further failure, up to Max.
+type Backoff struct {
+	Free       int
+	First, Max time.Duration
+}
+
+// Delay is how long after the last of count failures the next attempt waits.
+func (b Backoff) Delay(count int) time.Duration {
+	if count < b.Free {
+		return 0
+	}
+	d := b.First
+	for i := b.Free; i < count && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
 // FailureStore counts failed attempts (logins) per key with an expiry that
 // every new failure extends.
 type FailureStore interface {
 	Failures(ctx context.Context, key string) (Failures, error)
-	AddFailure(ctx context.Context, key string, ttl time.Duration) (Failures, error)
+	// TakeAttempt counts an attempt as a failure before it is made, so that
+	// a burst of concurrent attempts cannot all pass one check; while b's
+	// delay after the last failure runs it counts nothing and returns the
+	// wait instead. The counter is forgotten ttl after its last failure.
+	TakeAttempt(ctx context.Context, key string, b Backoff, ttl time.Duration) (wait time.Duration, err error)
+	// ForgiveAttempt takes back one counted attempt that succeeded or was
+	// never made.
+	ForgiveAttempt(ctx context.Context, key string) error
 	ClearFailures(ctx context.Context, key string) error
 }
 

@@ -56,6 +56,11 @@ type Config struct {
 	LimitNetworkDay  int
 	SMSMaxPerMinute  int
 	LimitVerifyDay   int
+	LoginAccountFree int
+	LoginIPFree      int
+	LoginAccountWait time.Duration
+	LoginIPWait      time.Duration
+	LoginMaxWait     time.Duration
 	SMSDailyBudget   int64            // millionths of the currency; 0 means none
 	SMSPrices        map[string]int64 // calling code or "*" -> price in millionths
 	SMSBudgetZone    *time.Location
@@ -110,6 +115,11 @@ func settings() []setting {
 		{"SIGNUP_LIMIT_IP_PER_DAY", "limit-ip-per-day", "30", "codes one client IP may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitIPDay })},
 		{"SIGNUP_LIMIT_NETWORK_PER_DAY", "limit-network-per-day", "50", "codes one IPv4 /24 or IPv6 /64 may ask for in any 24 hours", integer(func(c *Config) *int { return &c.LimitNetworkDay })},
 		{"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY", "limit-verify-failures-per-day", "20", "wrong codes one number may see in any 24 hours, across all its codes; then checks pause", integer(func(c *Config) *int { return &c.LimitVerifyDay })},
+		{"SIGNUP_LOGIN_ACCOUNT_FREE", "login-account-free", "5", "failed logins per account before each further attempt waits", integer(func(c *Config) *int { return &c.LoginAccountFree })},
+		{"SIGNUP_LOGIN_ACCOUNT_DELAY", "login-account-delay", "30s", "the account's first wait, doubled per further failure; its failures are forgotten 24 h after the last", dur(func(c *Config) *time.Duration { return &c.LoginAccountWait })},
+		{"SIGNUP_LOGIN_IP_FREE", "login-ip-free", "100", "failed logins per client IP (IPv6: /64) before each further attempt waits", integer(func(c *Config) *int { return &c.LoginIPFree })},
+		{"SIGNUP_LOGIN_IP_DELAY", "login-ip-delay", "1m", "the client IP's first wait, doubled likewise; its failures are forgotten an hour after the last", dur(func(c *Config) *time.Duration { return &c.LoginIPWait })},
+		{"SIGNUP_LOGIN_MAX_DELAY", "login-max-delay", "15m", "the longest login wait", dur(func(c *Config) *time.Duration { return &c.LoginMaxWait })},
 		{"SIGNUP_SMS_DAILY_BUDGET", "sms-daily-budget", "1000", "money all SMS may cost in a day, in the prices' currency (0: no budget); when spent, sends pause with an alert", money},
 		{"SIGNUP_SMS_PRICES", "sms-prices", "86=0.05,*=0.10", "price of one SMS per calling code, * for the rest", prices},
 		{"SIGNUP_SMS_BUDGET_TIMEZONE", "sms-budget-timezone", "Asia/Shanghai", "where the budget's day begins and ends (an IANA zone)", zone},

@@ -60,12 +60,16 @@ func (c *Config) validate() []error {
 	errs = append(errs, checkRange("SIGNUP_RESEND_INTERVAL", c.ResendInterval, 0, time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SESSION_IDLE_TIMEOUT", c.SessionIdle, time.Minute, 30*24*time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SESSION_MAX_AGE", c.SessionMaxAge, time.Minute, 30*24*time.Hour))
+	errs = append(errs, checkRange("SIGNUP_LOGIN_ACCOUNT_DELAY", c.LoginAccountWait, time.Second, 24*time.Hour))
+	errs = append(errs, checkRange("SIGNUP_LOGIN_IP_DELAY", c.LoginIPWait, time.Second, 24*time.Hour))
+	errs = append(errs, checkRange("SIGNUP_LOGIN_MAX_DELAY", c.LoginMaxWait, max(c.LoginAccountWait, c.LoginIPWait), 24*time.Hour))
 	errs = append(errs, checkRange("SIGNUP_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, 0, 10*time.Minute))
 	for env, n := range map[string]int{
 		"SIGNUP_LIMIT_NUMBER_PER_HOUR": c.LimitNumberHour, "SIGNUP_LIMIT_NUMBER_PER_DAY": c.LimitNumberDay,
 		"SIGNUP_LIMIT_IP_PER_HOUR": c.LimitIPHour, "SIGNUP_LIMIT_IP_PER_DAY": c.LimitIPDay,
 		"SIGNUP_LIMIT_NETWORK_PER_DAY": c.LimitNetworkDay, "SIGNUP_SMS_MAX_PER_MINUTE": c.SMSMaxPerMinute,
 		"SIGNUP_LIMIT_VERIFY_FAILURES_PER_DAY": c.LimitVerifyDay, "SIGNUP_FRAUD_MIN_SENDS": c.FraudMinSends,
+		"SIGNUP_LOGIN_ACCOUNT_FREE": c.LoginAccountFree, "SIGNUP_LOGIN_IP_FREE": c.LoginIPFree,
 	} {
 		if n < 1 || n > 1_000_000 {
 			bad(env, "want 1-1000000, got %d", n)

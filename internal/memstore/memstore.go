@@ -179,20 +179,35 @@ func (s *Store) Failures(_ context.Context, key string) (account.Failures, error
 	return f, err
 }
 
-// AddFailure implements account.FailureStore.
-func (s *Store) AddFailure(_ context.Context, key string, ttl time.Duration) (account.Failures, error) {
-	var f account.Failures
+// TakeAttempt implements account.FailureStore.
+func (s *Store) TakeAttempt(_ context.Context, key string, b account.Backoff, ttl time.Duration) (time.Duration, error) {
+	var wait time.Duration
 	s.with("fail:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
 			e = &entry{}
 		}
+		if wait = e.failures.Last.Add(b.Delay(e.failures.Count)).Sub(now); wait > 0 {
+			return e
+		}
+		wait = 0
 		e.failures.Count++
 		e.failures.Last = now
 		e.expires = now.Add(ttl)
-		f = e.failures
 		return e
 	})
-	return f, nil
+	return wait, nil
+}
+
+// ForgiveAttempt implements account.FailureStore.
+func (s *Store) ForgiveAttempt(_ context.Context, key string) error {
+	s.with("fail:"+key, func(e *entry, _ time.Time) *entry {
+		if e == nil || e.failures.Count <= 1 {
+			return nil
+		}
+		e.failures.Count--
+		return e
+	})
+	return nil
 }
 
 // ClearFailures implements account.FailureStore.

@@ -21,7 +21,7 @@ func TestSweepFreesExpired(t *testing.T) {
 	s := memstore.New(func() time.Time { return now })
 	s.PutCaptcha(t.Context(), "short", "AAAA", time.Second)
 	s.PutCaptcha(t.Context(), "long", "BBBB", time.Hour)
-	s.AddFailure(t.Context(), "f", time.Minute)
+	s.TakeAttempt(t.Context(), "f", account.Backoff{Free: 1}, time.Minute)
 	now = now.Add(2 * time.Minute)
 	if n := s.Sweep(); n != 2 {
 		t.Fatalf("swept %d, want 2", n)

@@ -13,12 +13,29 @@ import (
 
 // A failure counter is one hash per key: count and last (server time in ms).
 
-// addFailure: KEYS[1] the counter; ARGV ttl ms. Returns {count, last}.
-var addFailure = redis.NewScript(serverNow + `
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-redis.call('HSET', KEYS[1], 'last', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return {count, now}
+// takeAttempt: KEYS[1] the counter; ARGV free, first delay ms, max delay
+// ms, ttl ms. Returns the wait in ms, 0 when the attempt was counted. The
+// delay is account.Backoff.Delay.
+var takeAttempt = redis.NewScript(serverNow + `
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+local free, delay, ceiling = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if count >= free then
+  for i = free, count - 1 do
+    if delay >= ceiling then break end
+    delay = delay * 2
+  end
+  local wait = tonumber(redis.call('HGET', KEYS[1], 'last') or '0') + math.min(delay, ceiling) - now
+  if wait > 0 then return wait end
+end
+redis.call('HSET', KEYS[1], 'count', count + 1, 'last', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 0
+`)
+
+// forgiveAttempt: KEYS[1] the counter.
+var forgiveAttempt = redis.NewScript(`
+if redis.call('HINCRBY', KEYS[1], 'count', -1) <= 0 then redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
 // Failures implements account.FailureStore; ErrNotFound when there is no
@@ -41,21 +58,27 @@ func (s *Store) Failures(ctx context.Context, key string) (account.Failures, err
 	return account.Failures{Count: n, Last: time.UnixMilli(t)}, nil
 }
 
-// AddFailure implements account.FailureStore: the count, the time and the
-// extended expiry are one script.
-func (s *Store) AddFailure(ctx context.Context, key string, ttl time.Duration) (account.Failures, error) {
+// TakeAttempt implements account.FailureStore: the check, the count, the
+// time and the extended expiry are one script.
+func (s *Store) TakeAttempt(ctx context.Context, key string, b account.Backoff, ttl time.Duration) (time.Duration, error) {
 	px, err := ms(ttl)
 	if err != nil {
-		return account.Failures{}, fmt.Errorf("redisstore: add failure: %w", err)
+		return 0, fmt.Errorf("redisstore: take attempt: %w", err)
 	}
-	v, err := addFailure.Run(ctx, s.client, []string{s.key("fail", key)}, px).Int64Slice()
+	wait, err := takeAttempt.Run(ctx, s.client, []string{s.key("fail", key)},
+		b.Free, b.First.Milliseconds(), b.Max.Milliseconds(), px).Int64()
 	if err != nil {
-		return account.Failures{}, fmt.Errorf("redisstore: add failure: %w", err)
+		return 0, fmt.Errorf("redisstore: take attempt: %w", err)
 	}
-	if len(v) != 2 {
-		return account.Failures{}, errors.New("redisstore: add failure: unexpected reply")
+	return time.Duration(wait) * time.Millisecond, nil
+}
+
+// ForgiveAttempt implements account.FailureStore.
+func (s *Store) ForgiveAttempt(ctx context.Context, key string) error {
+	if err := forgiveAttempt.Run(ctx, s.client, []string{s.key("fail", key)}).Err(); err != nil {
+		return fmt.Errorf("redisstore: forgive attempt: %w", err)
 	}
-	return account.Failures{Count: int(v[0]), Last: time.UnixMilli(v[1])}, nil
+	return nil
 }
 
 // ClearFailures implements account.FailureStore.

@@ -90,7 +90,7 @@ func TestKeys(t *testing.T) {
 	if _, err := s.StartCode(ctx, "register:+8613812345678", []byte("h"), 2*time.Second, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddFailure(ctx, "login:+8613812345678", 4*time.Second); err != nil {
+	if _, err := s.TakeAttempt(ctx, "login:+8613812345678", account.Backoff{Free: 1}, 4*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	for key, ttl := range map[string]time.Duration{
@@ -120,8 +120,8 @@ func TestBadTTL(t *testing.T) {
 	if _, err := s.StartCode(t.Context(), "x", []byte("h"), -time.Second, 0); err == nil {
 		t.Error("StartCode with a negative ttl succeeded")
 	}
-	if _, err := s.AddFailure(t.Context(), "x", 0); err == nil {
-		t.Error("AddFailure with ttl 0 succeeded")
+	if _, err := s.TakeAttempt(t.Context(), "x", account.Backoff{Free: 1}, 0); err == nil {
+		t.Error("TakeAttempt with ttl 0 succeeded")
 	}
 }
 
@@ -229,10 +229,11 @@ func methods(s *redisstore.Store) map[string]func(ctx context.Context) error {
 			return err
 		},
 		"CancelCode": func(ctx context.Context) error { return s.CancelCode(ctx, "k") },
-		"AddFailure": func(ctx context.Context) error {
-			_, err := s.AddFailure(ctx, "f", time.Minute)
+		"TakeAttempt": func(ctx context.Context) error {
+			_, err := s.TakeAttempt(ctx, "f", account.Backoff{Free: 5}, time.Minute)
 			return err
 		},
+		"ForgiveAttempt": func(ctx context.Context) error { return s.ForgiveAttempt(ctx, "f") },
 		"Failures": func(ctx context.Context) error {
 			_, err := s.Failures(ctx, "f")
 			return err
@@ -248,7 +249,7 @@ func methods(s *redisstore.Store) map[string]func(ctx context.Context) error {
 
 // order runs the methods so that each one's precondition holds when Redis is up.
 var order = []string{"Ping", "PutCaptcha", "TakeCaptcha", "StartCode", "CheckCode",
-	"CancelCode", "AddFailure", "Failures", "ClearFailures", "Take", "Refund"}
+	"CancelCode", "TakeAttempt", "Failures", "ForgiveAttempt", "ClearFailures", "Take", "Refund"}
 
 // TestRedisDownAndBack stops a Redis under a live Store: every method must
 // fail fast rather than hang a request, and once Redis is back the same

@@ -126,6 +126,19 @@ func jarWith(e *env, name, value string) http.CookieJar {
 	return c.Jar
 }
 
+// An attempt is counted before the hash and taken back when it succeeds, so
+// right passwords from one client never fill its bucket.
+func TestLoginSuccessesDoNotCountPerIP(t *testing.T) {
+	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) { o.Login.IPFree = 2 })
+	e.signUp("13812345678", "correct horse")
+	for range 5 {
+		want(t, e.login("13812345678", "correct horse"), "0", "")
+	}
+	want(t, e.login("13900000001", "wrong horse"), "4004", "")
+	want(t, e.login("13900000002", "wrong horse"), "4004", "")
+	want(t, e.login("13900000003", "wrong horse"), "4201", "")
+}
+
 func TestTrustedProxy(t *testing.T) {
 	// The test client is the peer 127.0.0.1: untrusted, its X-Forwarded-For
 	// is ignored, so rotating it does not escape the per-IP bucket.
@@ -156,6 +169,7 @@ func TestTrustedProxy(t *testing.T) {
 func TestLoginBusyWhenHashingSaturated(t *testing.T) {
 	e := newEnv(t, func(o *account.Options, _ *web.Options, _ *routes) {
 		o.HashConcurrency, o.HashMaxWait = 1, time.Millisecond
+		o.Login.IPFree = 16
 	})
 	e.openPage(e.client)
 	var (
@@ -182,6 +196,12 @@ func TestLoginBusyWhenHashingSaturated(t *testing.T) {
 	if busy == 0 {
 		t.Fatal("16 concurrent logins on one hashing slot: none was shed as busy")
 	}
+	// A shed login was never checked, so it is not counted: the client's
+	// bucket of 16 has exactly busy failures left.
+	for i := range busy {
+		want(t, e.login("1390000"+strconv.Itoa(2000+i), "whatever1"), "4004", "")
+	}
+	want(t, e.login("13900003000", "whatever1"), "4201", "")
 }
 
 func TestLoginThrottlePerIPv6Network(t *testing.T) {

@@ -243,29 +243,72 @@ func testStartRace(t *testing.T, s account.CodeStore) {
 func testFailures(t *testing.T, s account.FailureStore) {
 	_, err := s.Failures(ctx, "f")
 	mustNotFound(t, err)
+	b := account.Backoff{Free: 3, First: 300 * time.Millisecond, Max: 500 * time.Millisecond}
+	take := func(key string) time.Duration {
+		t.Helper()
+		wait, err := s.TakeAttempt(ctx, key, b, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait
+	}
 	before := time.Now().Add(-time.Second)
 	for i := 1; i <= 3; i++ {
-		f, err := s.AddFailure(ctx, "f", time.Minute)
-		if err != nil || f.Count != i {
-			t.Fatalf("add %d = %+v, %v", i, f, err)
+		if wait := take("f"); wait != 0 {
+			t.Fatalf("attempt %d waits %v within the free attempts", i, wait)
 		}
 	}
 	f, err := s.Failures(ctx, "f")
 	if err != nil || f.Count != 3 || f.Last.Before(before) || f.Last.After(time.Now().Add(time.Second)) {
 		t.Fatalf("failures = %+v, %v; want 3 with Last about now", f, err)
 	}
+	if wait := take("f"); wait <= 200*time.Millisecond || wait > 300*time.Millisecond {
+		t.Fatalf("4th attempt waits %v, want about 300ms", wait)
+	}
+	if f, _ := s.Failures(ctx, "f"); f.Count != 3 {
+		t.Fatalf("a refused attempt was counted: %d", f.Count)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if wait := take("f"); wait != 0 {
+		t.Fatalf("attempt after the delay waits %v", wait)
+	}
+	if wait := take("f"); wait <= 400*time.Millisecond || wait > 500*time.Millisecond {
+		t.Fatalf("5th attempt waits %v, want the doubled delay capped at 500ms", wait)
+	}
+
+	if err := s.ForgiveAttempt(ctx, "f"); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.Failures(ctx, "f"); f.Count != 3 {
+		t.Fatalf("after forgiving one of 4: %d", f.Count)
+	}
 	if err := s.ClearFailures(ctx, "f"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Failures(ctx, "f")
 	mustNotFound(t, err)
+	take("g")
+	if err := s.ForgiveAttempt(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Failures(ctx, "g")
+	mustNotFound(t, err)
+	if err := s.ForgiveAttempt(ctx, "none"); err != nil {
+		t.Fatalf("forgiving nothing: %v", err)
+	}
+	_, err = s.Failures(ctx, "none")
+	mustNotFound(t, err)
 
-	parallel(50, func(int) bool { _, err := s.AddFailure(ctx, "p", time.Minute); return err == nil })
-	if f, _ := s.Failures(ctx, "p"); f.Count != 50 {
-		t.Fatalf("concurrent adds counted %d, want 50", f.Count)
+	long := account.Backoff{Free: 5, First: time.Minute, Max: time.Hour}
+	taken := parallel(50, func(int) bool {
+		wait, err := s.TakeAttempt(ctx, "p", long, time.Minute)
+		return err == nil && wait == 0
+	})
+	if f, _ := s.Failures(ctx, "p"); taken != 5 || f.Count != 5 {
+		t.Fatalf("50 concurrent attempts: %d taken, %d counted; want 5 and 5", taken, f.Count)
 	}
 
-	s.AddFailure(ctx, "e", 150*time.Millisecond)
+	s.TakeAttempt(ctx, "e", b, 150*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	_, err = s.Failures(ctx, "e")
 	mustNotFound(t, err)
