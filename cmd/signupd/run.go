@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -30,11 +31,14 @@ import (
 )
 
 // run is the whole program: it serves until ctx ends, then shuts down
-// gracefully, or with the argument "migrate" it migrates the database and
-// exits. SMS of the console provider go to stdout, logs to stderr.
+// gracefully; with the argument "migrate" it migrates the database and
+// exits, with "load" it drives another signupd (see load.go). SMS of the console provider go to stdout, logs to stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "migrate" {
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "load" {
+		return load(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -138,6 +142,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	go sweep(ctx, logger, kv, db)
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	// The worker outlives the HTTP server's drain: requests accepted during
 	// it are queued and still delivered before exit.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -305,4 +316,21 @@ func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, h *web.Ser
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serveDebug serves Go's profiles (net/http/pprof) on their own loopback
+// listener, so that they never share a mux or a port with the API.
+func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("serving profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }

@@ -18,6 +18,7 @@ import (
 // environment afterwards.
 type Config struct {
 	Addr             string
+	DebugAddr        string
 	DatabaseURL      string
 	RedisURL         string
 	RedisTimeout     time.Duration
@@ -81,6 +82,7 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"SIGNUP_ADDR", "addr", "127.0.0.1:8080", "listen address host:port", str(func(c *Config) *string { return &c.Addr })},
+		{"SIGNUP_DEBUG_ADDR", "debug-addr", "", "serve Go's pprof profiles on this loopback host:port (off when empty)", str(func(c *Config) *string { return &c.DebugAddr })},
 		{"SIGNUP_DATABASE_URL", "database-url", "sqlite:signup.db", "users and sessions: sqlite:<path> or postgres://...", str(func(c *Config) *string { return &c.DatabaseURL })},
 		{"SIGNUP_REDIS_URL", "redis-url", "", "captchas, codes and counters in Redis (redis://, rediss://, redis-cluster://, redis-sentinel://); in process memory when unset", str(func(c *Config) *string { return &c.RedisURL })},
 		{"SIGNUP_SECRET", "", "", "server secret (>= 32 characters); generated and kept in the database when unset", str(func(c *Config) *string { return &c.Secret })},

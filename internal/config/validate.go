@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,6 +18,11 @@ func (c *Config) validate() []error {
 	var errs []error
 	bad := func(env, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, a...)...))
+	}
+	if c.DebugAddr != "" {
+		if ap, err := netip.ParseAddrPort(c.DebugAddr); err != nil || !ap.Addr().IsLoopback() {
+			bad("SIGNUP_DEBUG_ADDR", "want a loopback address and port such as 127.0.0.1:6060 (profiles are not for the network), got %q", c.DebugAddr)
+		}
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("SIGNUP_ADDR", "not host:port: %q", c.Addr)

@@ -67,7 +67,7 @@ func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, inter
 	interval = max(interval, 0)
 	ttlMS, intervalMS, expiresMS := ceilMillis(ttl), ceilMillis(interval), ceilMillis(max(ttl, interval))
 	for range startTries {
-		err := db.db.QueryRowContext(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
+		err := db.queryRow(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
 		if err == nil {
 			return 0, nil
 		}
@@ -75,7 +75,7 @@ func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, inter
 			return 0, wrap(op, err)
 		}
 		var waitMS int64
-		err = db.db.QueryRowContext(ctx, resendWait, key).Scan(&waitMS)
+		err = db.queryRow(ctx, resendWait, key).Scan(&waitMS)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return 0, wrap(op, err)
 		}
@@ -96,7 +96,7 @@ func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, inter
 func (db *DB) CheckCode(ctx context.Context, key string, hash []byte, maxAttempts int) (account.CodeCheck, error) {
 	const op = "check code"
 	var matched bool
-	err := db.db.QueryRowContext(ctx, checkCode, key, hash, maxAttempts).Scan(&matched)
+	err := db.queryRow(ctx, checkCode, key, hash, maxAttempts).Scan(&matched)
 	switch {
 	case err == nil && matched:
 		return account.CodeMatched, nil
@@ -106,7 +106,7 @@ func (db *DB) CheckCode(ctx context.Context, key string, hash []byte, maxAttempt
 		return 0, wrap(op, err)
 	}
 	// No live code: a void one, or none at all.
-	err = db.db.QueryRowContext(ctx, voidCode, key).Scan(new(int))
+	err = db.queryRow(ctx, voidCode, key).Scan(new(int))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return account.CodeMissing, nil
@@ -119,7 +119,7 @@ func (db *DB) CheckCode(ctx context.Context, key string, hash []byte, maxAttempt
 // CancelCode implements account.CodeStore: it deletes the code and its
 // resend window.
 func (db *DB) CancelCode(ctx context.Context, key string) error {
-	if _, err := db.db.ExecContext(ctx, deleteCode, key); err != nil {
+	if _, err := db.exec(ctx, deleteCode, key); err != nil {
 		return wrap("cancel code", err)
 	}
 	return nil
@@ -131,7 +131,7 @@ func (db *DB) CancelCode(ctx context.Context, key string) error {
 // read the database's: a skew between the two moves the sweep by as much,
 // which at worst ends a dying code that much early.
 func (db *DB) DeleteExpiredCodes(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, deleteExpiredCodes, millis(now))
+	res, err := db.exec(ctx, deleteExpiredCodes, millis(now))
 	if err != nil {
 		return 0, wrap("delete expired codes", err)
 	}

@@ -75,7 +75,7 @@ func sqliteDialect() dialect {
 		name:              "sqlite",
 		driver:            "sqlite",
 		goose:             goose.DialectSQLite3,
-		configure:         func(*sql.DB) {},
+		configure:         configureSQLite,
 		lockMigrations:    lockSQLiteMigrations,
 		isUniqueViolation: sqliteUniqueViolation,
 		skipLocked:        "",
@@ -179,6 +179,18 @@ func postgresDSN(raw string) (dsn, name string, err error) {
 	}
 	return u.String(), shown.String(), nil
 }
+
+// configureSQLite keeps a few connections open for good. Opening one runs
+// the pragmas and reads the schema, which under load cost more than the
+// queries did; and more than a few connections only queue on SQLite's one
+// writer lock, whose busy handler sleeps. Because of the cap, no code may
+// need a second connection while it holds one (see DB.begin).
+func configureSQLite(db *sql.DB) {
+	db.SetMaxOpenConns(sqliteConns)
+	db.SetMaxIdleConns(sqliteConns)
+}
+
+const sqliteConns = 4
 
 // configurePostgres sizes the pool for a small service running as several
 // instances on one server: each keeps a few connections warm, and at 20 at

@@ -44,16 +44,16 @@ var _ delivery.Store = (*DB)(nil)
 // or finished and not yet purged, is an error.
 func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 	const op = "outbox enqueue"
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, supersedeOutbox, insertOutbox)
 	if err != nil {
 		return wrap(op, err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	_, err = tx.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
+	_, err = tx.exec(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
 	if err != nil {
 		return wrap(op, err)
 	}
-	_, err = tx.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
+	_, err = tx.exec(ctx, insertOutbox, r.ID, r.Key, r.Payload,
 		millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route)
 	if db.dialect.isUniqueViolation(err) {
 		return wrap(op, fmt.Errorf("message id %q is taken", r.ID))
@@ -81,7 +81,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, n i
 		return nil, wrap(op, fmt.Errorf("lease %v is not positive", lease))
 	}
 	token := rand.Text()
-	rows, err := db.db.QueryContext(ctx, claimOutbox+db.dialect.skipLocked+claimOutboxEnd,
+	rows, err := db.query(ctx, claimOutbox+db.dialect.skipLocked+claimOutboxEnd,
 		token, millis(now.Add(lease)), millis(now), n)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -151,7 +151,7 @@ func (db *DB) Depth(ctx context.Context) (int, time.Time, error) {
 		n      int
 		oldest sql.NullInt64
 	)
-	if err := db.db.QueryRowContext(ctx, outboxDepth).Scan(&n, &oldest); err != nil {
+	if err := db.queryRow(ctx, outboxDepth).Scan(&n, &oldest); err != nil {
 		return 0, time.Time{}, wrap("outbox depth", err)
 	}
 	if !oldest.Valid {
@@ -164,7 +164,7 @@ func (db *DB) Depth(ctx context.Context) (int, time.Time, error) {
 // how many there were; a periodic sweep calls it. Pending records stay,
 // leased or not.
 func (db *DB) Purge(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, purgeOutbox, millis(before))
+	res, err := db.exec(ctx, purgeOutbox, millis(before))
 	if err != nil {
 		return 0, wrap("outbox purge", err)
 	}

@@ -17,6 +17,7 @@ VALUES ($1, $2, $3, $4, $5)`
 WHERE id_hash = $1 AND expires_at > $2`
 	touchSession          = `UPDATE sessions SET last_seen = $1 WHERE id_hash = $2`
 	deleteSession         = `DELETE FROM sessions WHERE id_hash = $1`
+	deleteUserSessions    = `DELETE FROM sessions WHERE user_id = $1`
 	deleteExpiredSessions = `DELETE FROM sessions WHERE expires_at <= $1`
 )
 
@@ -27,7 +28,7 @@ func sessionArgs(s account.Session) []any {
 // CreateSession stores s. It returns account.ErrDuplicate when a session with
 // s.IDHash exists, and an error when s.UserID names no user.
 func (db *DB) CreateSession(ctx context.Context, s account.Session) error {
-	_, err := db.db.ExecContext(ctx, insertSession, sessionArgs(s)...)
+	_, err := db.exec(ctx, insertSession, sessionArgs(s)...)
 	if db.dialect.isUniqueViolation(err) {
 		return wrap("create session", account.ErrDuplicate)
 	}
@@ -42,7 +43,7 @@ func (db *DB) CreateSession(ctx context.Context, s account.Session) error {
 func (db *DB) Session(ctx context.Context, idHash []byte, now time.Time) (account.Session, error) {
 	var created, lastSeen, expires int64
 	s := account.Session{IDHash: bytes.Clone(idHash)}
-	err := db.db.QueryRowContext(ctx, liveSession, idHash, millis(now)).
+	err := db.queryRow(ctx, liveSession, idHash, millis(now)).
 		Scan(&s.UserID, &created, &lastSeen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = account.ErrNotFound
@@ -69,7 +70,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash []byte) error {
 // DeleteExpiredSessions deletes the sessions expired at or before now and
 // returns how many there were; a periodic sweep calls it.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, deleteExpiredSessions, millis(now))
+	res, err := db.exec(ctx, deleteExpiredSessions, millis(now))
 	if err != nil {
 		return 0, wrap("delete expired sessions", err)
 	}
@@ -83,7 +84,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, 
 // execOne runs a statement meant to change one row, and returns none
 // (account.ErrNotFound, delivery.ErrLeaseLost) when it changed none.
 func (db *DB) execOne(ctx context.Context, op string, none error, query string, args ...any) error {
-	res, err := db.db.ExecContext(ctx, query, args...)
+	res, err := db.exec(ctx, query, args...)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -18,11 +18,11 @@ func (db *DB) Secret(ctx context.Context, fresh []byte) ([]byte, error) {
 	if len(fresh) == 0 {
 		return nil, wrap(op, errors.New("fresh secret is empty"))
 	}
-	if _, err := db.db.ExecContext(ctx, insertSetting, "secret", fresh); err != nil {
+	if _, err := db.exec(ctx, insertSetting, "secret", fresh); err != nil {
 		return nil, wrap(op, err)
 	}
 	var secret []byte
-	if err := db.db.QueryRowContext(ctx, selectSetting, "secret").Scan(&secret); err != nil {
+	if err := db.queryRow(ctx, selectSetting, "secret").Scan(&secret); err != nil {
 		return nil, wrap(op, err)
 	}
 	return secret, nil

@@ -27,6 +27,7 @@ var migrations embed.FS
 type DB struct {
 	db      *sql.DB
 	dialect dialect
+	stmts   *stmts
 }
 
 // Open connects to the database at url and brings its schema up to date
@@ -38,7 +39,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{db: sqlDB, dialect: t.dialect}, nil
+	return &DB{db: sqlDB, dialect: t.dialect, stmts: &stmts{db: sqlDB}}, nil
 }
 
 // Migrate brings the schema of the database at url up to date, then closes
@@ -104,6 +105,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lockOpts []goose.Provid
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.close()
 	if err := db.db.Close(); err != nil {
 		return wrap("close", err)
 	}
