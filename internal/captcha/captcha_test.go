@@ -168,6 +168,7 @@ func BenchmarkWritePNG(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(buf.Len()), "bytes/image")
 }
 
 func BenchmarkWritePNGParallel(b *testing.B) {

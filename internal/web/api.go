@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/signupd/signupd/internal/account"
 )
@@ -20,13 +21,16 @@ func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := s.Captcha.WritePNG(&buf, answer); err != nil {
+	// Sized for the whole image at once, and sent with its length, so that
+	// it leaves in one write rather than in chunks.
+	buf := bytes.NewBuffer(make([]byte, 0, 6<<10))
+	if err := s.Captcha.WritePNG(buf, answer); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Write(buf.Bytes())
 }
 
