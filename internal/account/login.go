@@ -47,7 +47,14 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (User, string, erro
 	token := NewSessionToken()
 	sess := s.newSession(token, s.Clock())
 	sess.UserID = u.ID
-	if err := s.Sessions.CreateSession(ctx, sess); err != nil {
+	// The session opens only if the hash just checked is still the user's:
+	// a password change that overtook this login has ended every session.
+	err = s.Users.OpenSession(ctx, sess, u.PasswordHash)
+	if errors.Is(err, ErrNotFound) {
+		s.Logger.InfoContext(ctx, "login failed: password changed meanwhile", "user_id", u.ID)
+		return User{}, "", &Error{Kind: KindLoginFailed}
+	}
+	if err != nil {
 		return User{}, "", storeError(KindSessionStore, "create session", err)
 	}
 	if err := s.Logout(ctx, r.Session); err != nil {

@@ -34,6 +34,22 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User, s Session) (User, error)
 	UserByPhone(ctx context.Context, p Phone) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
+	// ChangePassword replaces the password hash of user id, if it is still
+	// oldHash, with newHash and, in the same transaction, deletes every
+	// session of that user and inserts s with its UserID set to id: no
+	// session opened with the old password survives, and the client that
+	// changed it keeps a fresh one. It returns ErrNotFound, changing
+	// nothing, when there is no user id or its hash is no longer oldHash,
+	// so a change checked against a stale hash cannot undo a newer one.
+	ChangePassword(ctx context.Context, id int64, oldHash, newHash string, s Session) error
+	// OpenSession inserts s if the password hash of user s.UserID is still
+	// passwordHash, the one a login checked: a login that a ChangePassword
+	// overtakes opens no session, and one that commits first is ended by
+	// the change, so no session opened with an old password outlives it.
+	// It returns ErrNotFound, inserting nothing, when there is no such
+	// user or its hash is no longer passwordHash, and ErrDuplicate when a
+	// session with s.IDHash exists.
+	OpenSession(ctx context.Context, s Session, passwordHash string) error
 }
 
 // SessionStore keeps logged-in sessions. TouchSession and DeleteSession

@@ -14,6 +14,12 @@ VALUES ($1, $2, $3, $4, $5) RETURNING id`
 	selectUser  = `SELECT id, mobile, name, password_hash, avatar_url, created_at FROM users`
 	userByPhone = selectUser + ` WHERE mobile = $1`
 	userByID    = selectUser + ` WHERE id = $1`
+	setPassword = `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`
+	// lockPassword changes nothing but takes the user's row lock, one text
+	// for both engines (a SQLite transaction takes the write lock when it
+	// begins): a ChangePassword either committed first, and the hash no
+	// longer matches, or waits for the session to be in, then deletes it.
+	lockPassword = `UPDATE users SET password_hash = password_hash WHERE id = $1 AND password_hash = $2`
 )
 
 // CreateUser inserts u, ignoring u.ID, and s with the new user's id, in one
@@ -45,6 +51,76 @@ func (db *DB) CreateUser(ctx context.Context, u account.User, s account.Session)
 		return account.User{}, wrap(op, err)
 	}
 	return u, nil
+}
+
+// ChangePassword replaces the password hash of user id, if it is oldHash,
+// with newHash, deletes every session of that user and inserts s with
+// UserID id, in one transaction. It returns account.ErrNotFound, changing
+// nothing, when there is no user id with oldHash.
+func (db *DB) ChangePassword(ctx context.Context, id int64, oldHash, newHash string, s account.Session) error {
+	const op = "change password"
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, setPassword, newHash, id, oldHash)
+	if err != nil {
+		return wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, account.ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, deleteUserSessions, id); err != nil {
+		return wrap(op+": delete sessions", err)
+	}
+	s.UserID = id
+	if _, err := tx.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
+		return wrap(op+": session", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op, err)
+	}
+	return nil
+}
+
+// OpenSession inserts s if user s.UserID's password hash is passwordHash, in
+// one transaction that holds the user's row. It returns account.ErrNotFound,
+// inserting nothing, when there is no such user with that hash, and
+// account.ErrDuplicate when a session with s.IDHash exists.
+func (db *DB) OpenSession(ctx context.Context, s account.Session, passwordHash string) error {
+	const op = "open session"
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, lockPassword, s.UserID, passwordHash)
+	if err != nil {
+		return wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return wrap(op, account.ErrNotFound)
+	}
+	_, err = tx.ExecContext(ctx, insertSession, sessionArgs(s)...)
+	if db.dialect.isUniqueViolation(err) {
+		return wrap(op, account.ErrDuplicate)
+	}
+	if err != nil {
+		return wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op, err)
+	}
+	return nil
 }
 
 // UserByPhone returns the user registered with p, or account.ErrNotFound.

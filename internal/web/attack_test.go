@@ -1114,6 +1114,26 @@ func TestAttackSessionOldIDDeadAfterReLogin(t *testing.T) {
 	atkWant(t, e.atkDo(c, "GET", "/api/v1.0/user", "", false, nil), 200, "4101", "")
 }
 
+// A password change ends the sessions of whoever else holds the account: after the victim changes a phished password, the attacker's own login and a copy of the victim's old cookie both answer 4101 at /user, the attacker's change back with the old password answers 4101 and its login with it 4004, while the victim's new id answers 0.
+func TestAttackSessionEndedOnPasswordChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, atkFastHash)
+	e.signUp("13800005800", "correct horse")
+	attacker := e.newClient()
+	e.openPage(attacker)
+	atkWant(t, e.atkDo(attacker, "POST", "/api/v1.0/sessions", atkLoginBody("13800005800", "correct horse"), true, nil), 200, "0", "")
+	copied := &http.Client{Jar: jarWith(e, "session", e.cookie(e.client, "session"))}
+	atkWant(t, e.atkDo(copied, "GET", "/api/v1.0/user", "", false, nil), 200, "0", "") // the copy works before the change
+
+	change := func(old, pw string) string { return `{"old_password":"` + old + `","new_password":"` + pw + `"}` }
+	atkWant(t, e.atkDo(e.client, "PUT", "/api/v1.0/user/password", change("correct horse", "battery staple"), true, nil), 200, "0", "")
+	atkWant(t, e.atkDo(attacker, "GET", "/api/v1.0/user", "", false, nil), 200, "4101", "用户未登录")
+	atkWant(t, e.atkDo(copied, "GET", "/api/v1.0/user", "", false, nil), 200, "4101", "用户未登录")
+	atkWant(t, e.atkDo(attacker, "PUT", "/api/v1.0/user/password", change("correct horse", "attacker horse"), true, nil), 200, "4101", "")
+	atkWant(t, e.atkDo(attacker, "POST", "/api/v1.0/sessions", atkLoginBody("13800005800", "correct horse"), true, nil), 200, "4004", "")
+	atkWant(t, e.atkDo(e.client, "GET", "/api/v1.0/user", "", false, nil), 200, "0", "")
+}
+
 // ---- CSRF: making a victim's browser change state ----
 
 // POSTs and the DELETE without X-CSRFToken (login, registration, logout) answer HTTP 400 errno 4201 and change nothing: the logged-in session survives the forged logout.

@@ -12,6 +12,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v1.0/session", s.checkSession)
 	api.HandleFunc("DELETE /api/v1.0/session", s.logout)
 	api.HandleFunc("GET /api/v1.0/user", s.currentUser)
+	api.HandleFunc("PUT /api/v1.0/user/password", s.changePassword)
 	api.HandleFunc("/api/", s.noRoute)
 
 	mux := http.NewServeMux()

@@ -23,6 +23,7 @@ type Accounts interface {
 	Login(ctx context.Context, r account.LoginRequest) (account.User, string, error)
 	Logout(ctx context.Context, token string) error
 	SessionUser(ctx context.Context, token string) (account.User, error)
+	ChangePassword(ctx context.Context, r account.ChangePasswordRequest) (string, error)
 }
 
 // CaptchaDrawer draws a captcha answer as a PNG.

@@ -37,6 +37,11 @@ func TestUserStore(t *testing.T, open func(t *testing.T) UserSessionStore) {
 		{"sessions are separate", usersTestSessionsSeparate},
 		{"unknown session", usersTestUnknownSession},
 		{"store keeps its own copies", usersTestCopies},
+		{"change password", usersTestChangePassword},
+		{"change password refused", usersTestChangePasswordRefused},
+		{"concurrent password changes", usersTestChangePasswordRace},
+		{"open session", usersTestOpenSession},
+		{"logins racing a password change", usersTestOpenSessionRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,4 +378,199 @@ func usersTestCopies(t *testing.T, s UserSessionStore) {
 	if err != nil || !bytes.Equal(again.IDHash, want) {
 		t.Fatalf("after changing a returned slice: %x, %v; want %x", again.IDHash, err, want)
 	}
+}
+
+// usersWantSessions checks that each of names is a live session of userID,
+// and usersWantNoSessions that none of names is.
+func usersWantSessions(t *testing.T, s UserSessionStore, userID int64, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		got, err := s.Session(t.Context(), usersNewSession(name, 0).IDHash, usersBase)
+		if err != nil || got.UserID != userID {
+			t.Fatalf("session %q = user %d, %v; want user %d", name, got.UserID, err, userID)
+		}
+	}
+}
+
+func usersWantNoSessions(t *testing.T, s UserSessionStore, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		_, err := s.Session(t.Context(), usersNewSession(name, 0).IDHash, usersBase)
+		usersWantNotFound(t, fmt.Sprintf("session %q", name), err)
+	}
+}
+
+// usersTestChangePassword checks that a change sets the hash, ends every
+// session of the user, its own earlier ones included, keeps the session it
+// was given, and touches no other user.
+func usersTestChangePassword(t *testing.T, s UserSessionStore) {
+	ctx := t.Context()
+	u := usersCreate(t, s, usersNewUser("+8613812345678"))
+	other := usersCreate(t, s, usersNewUser("+8613912345678"))
+	for _, sess := range []account.Session{
+		usersNewSession("phone", u.ID), usersNewSession("laptop", u.ID), usersNewSession("other laptop", other.ID),
+	} {
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fresh := usersNewSession("after change", 0) // the store sets the user id
+	if err := s.ChangePassword(ctx, u.ID, u.PasswordHash, "new-hash", fresh); err != nil {
+		t.Fatal(err)
+	}
+	want := u
+	want.PasswordHash = "new-hash"
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersCheckUser(t, "user after change", got, want)
+	if got, err = s.UserByPhone(ctx, u.Phone); err != nil {
+		t.Fatal(err)
+	}
+	usersCheckUser(t, "user by phone after change", got, want)
+	usersWantNoSessions(t, s, string(u.Phone), "phone", "laptop")
+	gotSess, err := s.Session(ctx, fresh.IDHash, usersBase)
+	if err != nil {
+		t.Fatalf("session given with the change: %v", err)
+	}
+	fresh.UserID = u.ID
+	usersCheckSession(t, "session given with the change", gotSess, fresh)
+
+	if got, err = s.UserByID(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	usersCheckUser(t, "other user", got, other)
+	usersWantSessions(t, s, other.ID, string(other.Phone), "other laptop")
+
+	// A second change ends the session the first one gave.
+	if err := s.ChangePassword(ctx, u.ID, "new-hash", "newer-hash", usersNewSession("after second change", 0)); err != nil {
+		t.Fatal(err)
+	}
+	usersWantNoSessions(t, s, "after change")
+	usersWantSessions(t, s, u.ID, "after second change")
+}
+
+// usersTestChangePasswordRefused checks that a change of an unknown user, or
+// one made against a hash that is no longer the user's, changes nothing.
+func usersTestChangePasswordRefused(t *testing.T, s UserSessionStore) {
+	ctx := t.Context()
+	usersWantNotFound(t, "change in empty store", s.ChangePassword(ctx, 1, "old-hash", "new-hash", usersNewSession("lost", 0)))
+	u := usersCreate(t, s, usersNewUser("+8613812345678"))
+	if err := s.CreateSession(ctx, usersNewSession("phone", u.ID)); err != nil {
+		t.Fatal(err)
+	}
+	usersWantNotFound(t, "change of unknown id", s.ChangePassword(ctx, u.ID+1000, u.PasswordHash, "new-hash", usersNewSession("lost", 0)))
+	usersWantNotFound(t, "change from a stale hash", s.ChangePassword(ctx, u.ID, "stale-hash", "new-hash", usersNewSession("lost", 0)))
+
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersCheckUser(t, "existing user", got, u)
+	usersWantSessions(t, s, u.ID, string(u.Phone), "phone")
+	usersWantNoSessions(t, s, "lost")
+}
+
+// usersTestChangePasswordRace runs concurrent changes from one old hash:
+// exactly one succeeds, whole, and the others change nothing, so the one
+// session left is the winner's and the hash is the winner's.
+func usersTestChangePasswordRace(t *testing.T, s UserSessionStore) {
+	const n = 20
+	u := usersCreate(t, s, usersNewUser("+8613812345678"))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.ChangePassword(t.Context(), u.ID, u.PasswordHash, fmt.Sprint("hash ", i), usersNewSession(fmt.Sprint("change ", i), 0))
+		})
+	}
+	wg.Wait()
+
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("changes %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, account.ErrNotFound):
+			t.Fatalf("change %d: err = %v, want ErrNotFound", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no change succeeded")
+	}
+	got, err := s.UserByID(t.Context(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprint("hash ", winner); got.PasswordHash != want {
+		t.Fatalf("hash = %q, want the winner's %q", got.PasswordHash, want)
+	}
+	usersWantSessions(t, s, u.ID, fmt.Sprint("change ", winner))
+	for i := range n {
+		if i != winner {
+			usersWantNoSessions(t, s, fmt.Sprint("change ", i))
+		}
+	}
+	usersWantNoSessions(t, s, string(u.Phone))
+}
+
+// usersTestOpenSession checks that a session opens only for the user's
+// current hash.
+func usersTestOpenSession(t *testing.T, s UserSessionStore) {
+	ctx := t.Context()
+	usersWantNotFound(t, "open in empty store", s.OpenSession(ctx, usersNewSession("lost", 1), "hash"))
+	u := usersCreate(t, s, usersNewUser("+8613812345678"))
+	sess := usersNewSession("login", u.ID)
+	if err := s.OpenSession(ctx, sess, u.PasswordHash); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, sess.IDHash, usersBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersCheckSession(t, "opened", got, sess)
+	if err := s.OpenSession(ctx, sess, u.PasswordHash); !errors.Is(err, account.ErrDuplicate) {
+		t.Fatalf("open the same id again: err = %v, want ErrDuplicate", err)
+	}
+
+	usersWantNotFound(t, "open for unknown user", s.OpenSession(ctx, usersNewSession("lost", u.ID+1000), u.PasswordHash))
+	usersWantNotFound(t, "open with another hash", s.OpenSession(ctx, usersNewSession("lost", u.ID), "other-hash"))
+	if err := s.ChangePassword(ctx, u.ID, u.PasswordHash, "new-hash", usersNewSession("after change", 0)); err != nil {
+		t.Fatal(err)
+	}
+	usersWantNotFound(t, "open with the replaced hash", s.OpenSession(ctx, usersNewSession("lost", u.ID), u.PasswordHash))
+	usersWantNoSessions(t, s, "lost")
+	if err := s.OpenSession(ctx, usersNewSession("new login", u.ID), "new-hash"); err != nil {
+		t.Fatal(err)
+	}
+	usersWantSessions(t, s, u.ID, "after change", "new login")
+}
+
+// usersTestOpenSessionRace opens sessions with the old hash while the
+// password changes: whichever commits first, none of them is left.
+func usersTestOpenSessionRace(t *testing.T, s UserSessionStore) {
+	const n = 40
+	u := usersCreate(t, s, usersNewUser("+8613812345678"))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.OpenSession(t.Context(), usersNewSession(fmt.Sprint("login ", i), u.ID), u.PasswordHash)
+		})
+	}
+	if err := s.ChangePassword(t.Context(), u.ID, u.PasswordHash, "new-hash", usersNewSession("after change", 0)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("login %d: err = %v, want nil or ErrNotFound", i, err)
+		}
+		usersWantNoSessions(t, s, fmt.Sprint("login ", i))
+	}
+	usersWantSessions(t, s, u.ID, "after change")
 }
