@@ -16,6 +16,10 @@ func TestContract(t *testing.T) {
 	webtest.TestReplays(t, func(*testing.T) web.Replays { return memstore.New(nil) })
 }
 
+func BenchmarkKVStore(b *testing.B) {
+	accounttest.BenchmarkKVStore(b, func(*testing.B) accounttest.KVStore { return memstore.New(nil) })
+}
+
 func TestSweepFreesExpired(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := memstore.New(func() time.Time { return now })

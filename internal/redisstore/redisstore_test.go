@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"strings"
@@ -428,73 +427,7 @@ func TestNotFoundIsWrapped(t *testing.T) {
 	}
 }
 
-func BenchmarkStartCode(b *testing.B) {
-	s := open(b, testserver.SharedRedis(b).URL(), prefix())
-	hash := []byte("0123456789abcdef0123456789abcdef")
-	var n atomic.Int64
-	b.ReportAllocs()
-	b.SetParallelism(4) // 4 goroutines per CPU: calls spend most of their time waiting on Redis
-	b.RunParallel(func(pb *testing.PB) {
-		key := fmt.Sprint("register:+86138", n.Add(1)) // interval 0: every start succeeds
-		for pb.Next() {
-			if _, err := s.StartCode(context.Background(), key, hash, time.Minute, 0); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkCheckCode(b *testing.B) {
-	s := open(b, testserver.SharedRedis(b).URL(), prefix())
-	wrong := []byte("0123456789abcdef0123456789abcdef")
-	var n atomic.Int64
-	b.ReportAllocs()
-	b.SetParallelism(4) // 4 goroutines per CPU: calls spend most of their time waiting on Redis
-	b.RunParallel(func(pb *testing.PB) {
-		key := fmt.Sprint("register:+86138", n.Add(1))
-		if _, err := s.StartCode(context.Background(), key, []byte("right"), time.Hour, 0); err != nil {
-			b.Error(err)
-			return
-		}
-		for pb.Next() { // a mismatch, counted, never voiding: the write path
-			if _, err := s.CheckCode(context.Background(), key, wrong, math.MaxInt32); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkTakeCaptcha(b *testing.B) {
-	s := open(b, testserver.SharedRedis(b).URL(), prefix())
-	ids := make([]string, b.N)
-	for i := range ids {
-		ids[i] = fmt.Sprint("captcha-", i)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(ids)); i = next.Add(1) - 1 {
-				if err := s.PutCaptcha(context.Background(), ids[i], "ABCD", time.Minute); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	next.Store(0)
-	b.ReportAllocs()
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.TakeCaptcha(context.Background(), ids[next.Add(1)-1]); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+func BenchmarkKVStore(b *testing.B) {
+	url := testserver.SharedRedis(b).URL()
+	accounttest.BenchmarkKVStore(b, func(b *testing.B) accounttest.KVStore { return open(b, url, prefix()) })
 }
