@@ -254,6 +254,9 @@ func TestNewerCodeSupersedes(t *testing.T) {
 	p.fail = func(int) error { return errors.New("down") }
 	r := newRig(t, delivery.WorkerOptions{}, delivery.Named{Name: "p", Provider: p})
 	r.enqueue("old", time.Minute)
+	// Once its first attempt has failed, the old message waits to retry;
+	// an attempt already under way could not be called back.
+	eventually(t, 5*time.Second, "the old message tried", func() bool { return p.callCount() >= 1 })
 	r.enqueue("new", time.Minute)
 	p.mu.Lock()
 	p.fail = nil

@@ -66,24 +66,32 @@ func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, inter
 	}
 	interval = max(interval, 0)
 	ttlMS, intervalMS, expiresMS := ceilMillis(ttl), ceilMillis(interval), ceilMillis(max(ttl, interval))
-	for range startTries {
-		err := db.queryRow(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
-		if err == nil {
-			return 0, nil
+	var wait time.Duration
+	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+		for range startTries {
+			err := q.QueryRowContext(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var waitMS int64
+			err = q.QueryRowContext(ctx, resendWait, key).Scan(&waitMS)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil && waitMS > 0 {
+				wait = time.Duration(waitMS) * time.Millisecond
+				return nil
+			}
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, wrap(op, err)
-		}
-		var waitMS int64
-		err = db.queryRow(ctx, resendWait, key).Scan(&waitMS)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return 0, wrap(op, err)
-		}
-		if err == nil && waitMS > 0 {
-			return time.Duration(waitMS) * time.Millisecond, nil
-		}
+		return fmt.Errorf("the resend window changed under %d starts in a row", startTries)
+	})
+	if err != nil {
+		return 0, wrap(op, err)
 	}
-	return 0, wrap(op, fmt.Errorf("the resend window changed under %d starts in a row", startTries))
+	return wait, nil
 }
 
 // CheckCode implements account.CodeStore: compare, consume or count, and
@@ -95,25 +103,36 @@ func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, inter
 // nothing about the code itself, and every guess costs an attempt.
 func (db *DB) CheckCode(ctx context.Context, key string, hash []byte, maxAttempts int) (account.CodeCheck, error) {
 	const op = "check code"
-	var matched bool
-	err := db.queryRow(ctx, checkCode, key, hash, maxAttempts).Scan(&matched)
-	switch {
-	case err == nil && matched:
-		return account.CodeMatched, nil
-	case err == nil:
-		return account.CodeMismatch, nil
-	case !errors.Is(err, sql.ErrNoRows):
+	var check account.CodeCheck
+	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+		var matched bool
+		err := q.QueryRowContext(ctx, checkCode, key, hash, maxAttempts).Scan(&matched)
+		switch {
+		case err == nil && matched:
+			check = account.CodeMatched
+			return nil
+		case err == nil:
+			check = account.CodeMismatch
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		// No live code: a void one, or none at all.
+		err = q.QueryRowContext(ctx, voidCode, key).Scan(new(int))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			check = account.CodeMissing
+		case err != nil:
+			return err
+		default:
+			check = account.CodeVoid
+		}
+		return nil
+	})
+	if err != nil {
 		return 0, wrap(op, err)
 	}
-	// No live code: a void one, or none at all.
-	err = db.queryRow(ctx, voidCode, key).Scan(new(int))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return account.CodeMissing, nil
-	case err != nil:
-		return 0, wrap(op, err)
-	}
-	return account.CodeVoid, nil
+	return check, nil
 }
 
 // CancelCode implements account.CodeStore: it deletes the code and its

@@ -39,6 +39,9 @@ type dialect struct {
 	// that concurrent Claims pass over each other's rows instead of waiting
 	// for them; SQLite runs one writer at a time and needs none.
 	skipLocked string
+	// forShare ends the SELECT with which a login holds the user's row
+	// while its session goes in; SQLite's writer holds the whole file.
+	forShare string
 }
 
 // target is a database to open.
@@ -79,6 +82,7 @@ func sqliteDialect() dialect {
 		lockMigrations:    lockSQLiteMigrations,
 		isUniqueViolation: sqliteUniqueViolation,
 		skipLocked:        "",
+		forShare:          "",
 	}
 }
 
@@ -141,6 +145,7 @@ func postgresDialect() dialect {
 		lockMigrations:    lockPostgresMigrations,
 		isUniqueViolation: postgresUniqueViolation,
 		skipLocked:        " FOR UPDATE SKIP LOCKED",
+		forShare:          " FOR SHARE",
 	}
 }
 
@@ -183,8 +188,9 @@ func postgresDSN(raw string) (dsn, name string, err error) {
 // configureSQLite keeps a few connections open for good. Opening one runs
 // the pragmas and reads the schema, which under load cost more than the
 // queries did; and more than a few connections only queue on SQLite's one
-// writer lock, whose busy handler sleeps. Because of the cap, no code may
-// need a second connection while it holds one (see DB.begin).
+// writer lock, whose busy handler sleeps. Every write goes through the one
+// writer goroutine (see writer), which holds one connection at a time;
+// reads never wait for it, so the cap cannot deadlock.
 func configureSQLite(db *sql.DB) {
 	db.SetMaxOpenConns(sqliteConns)
 	db.SetMaxIdleConns(sqliteConns)

@@ -44,24 +44,19 @@ var _ delivery.Store = (*DB)(nil)
 // or finished and not yet purged, is an error.
 func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 	const op = "outbox enqueue"
-	tx, err := db.begin(ctx, supersedeOutbox, insertOutbox)
+	err := db.write(ctx, true, func(ctx context.Context, q querier) error {
+		_, err := q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
+			millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route)
+		if db.dialect.isUniqueViolation(err) {
+			return fmt.Errorf("message id %q is taken", r.ID)
+		}
+		return err
+	})
 	if err != nil {
-		return wrap(op, err)
-	}
-	defer tx.Rollback() // a no-op after Commit
-	_, err = tx.exec(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
-	if err != nil {
-		return wrap(op, err)
-	}
-	_, err = tx.exec(ctx, insertOutbox, r.ID, r.Key, r.Payload,
-		millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route)
-	if db.dialect.isUniqueViolation(err) {
-		return wrap(op, fmt.Errorf("message id %q is taken", r.ID))
-	}
-	if err != nil {
-		return wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return wrap(op, err)
 	}
 	return nil
@@ -81,22 +76,26 @@ func (db *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, n i
 		return nil, wrap(op, fmt.Errorf("lease %v is not positive", lease))
 	}
 	token := rand.Text()
-	rows, err := db.query(ctx, claimOutbox+db.dialect.skipLocked+claimOutboxEnd,
-		token, millis(now.Add(lease)), millis(now), n)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
 	var recs []delivery.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
+	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+		recs = recs[:0]
+		rows, err := q.QueryContext(ctx, claimOutbox+db.dialect.skipLocked+claimOutboxEnd,
+			token, millis(now.Add(lease)), millis(now), n)
 		if err != nil {
-			return nil, wrap(op, err)
+			return err
 		}
-		r.Lease = token
-		recs = append(recs, r)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				return err
+			}
+			r.Lease = token
+			recs = append(recs, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, wrap(op, err)
 	}
 	// RETURNING gives the rows in no particular order.

@@ -84,16 +84,14 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, 
 // execOne runs a statement meant to change one row, and returns none
 // (account.ErrNotFound, delivery.ErrLeaseLost) when it changed none.
 func (db *DB) execOne(ctx context.Context, op string, none error, query string, args ...any) error {
-	res, err := db.exec(ctx, query, args...)
+	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+		return changedOne(q.ExecContext(ctx, query, args...))
+	})
+	if errors.Is(err, account.ErrNotFound) {
+		err = none
+	}
 	if err != nil {
 		return wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		return wrap(op, none)
 	}
 	return nil
 }

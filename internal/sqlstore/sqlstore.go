@@ -27,7 +27,7 @@ var migrations embed.FS
 type DB struct {
 	db      *sql.DB
 	dialect dialect
-	stmts   *stmts
+	writer  *writer // SQLite's one writer; nil for PostgreSQL
 }
 
 // Open connects to the database at url and brings its schema up to date
@@ -39,7 +39,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{db: sqlDB, dialect: t.dialect, stmts: &stmts{db: sqlDB}}, nil
+	db := &DB{db: sqlDB, dialect: t.dialect}
+	if t.dialect.name == "sqlite" {
+		db.writer = newWriter(sqlDB)
+	}
+	return db, nil
 }
 
 // Migrate brings the schema of the database at url up to date, then closes
@@ -105,7 +109,9 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lockOpts []goose.Provid
 
 // Close closes the database.
 func (db *DB) Close() error {
-	db.stmts.close()
+	if db.writer != nil {
+		db.writer.close()
+	}
 	if err := db.db.Close(); err != nil {
 		return wrap("close", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/signupd/signupd/internal/account"
 )
@@ -15,11 +16,12 @@ VALUES ($1, $2, $3, $4, $5) RETURNING id`
 	userByPhone = selectUser + ` WHERE mobile = $1`
 	userByID    = selectUser + ` WHERE id = $1`
 	setPassword = `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`
-	// lockPassword changes nothing but takes the user's row lock, one text
-	// for both engines (a SQLite transaction takes the write lock when it
-	// begins): a ChangePassword either committed first, and the hash no
-	// longer matches, or waits for the session to be in, then deletes it.
-	lockPassword = `UPDATE users SET password_hash = password_hash WHERE id = $1 AND password_hash = $2`
+	// holdPassword, completed by the dialect's forShare, finds the user
+	// with the hash and holds the row until the transaction ends: a
+	// ChangePassword either committed first, and the hash no longer
+	// matches, or waits for the session to be in, then deletes it. A share
+	// lock writes no new row version, as an UPDATE would on every login.
+	holdPassword = `SELECT 1 FROM users WHERE id = $1 AND password_hash = $2`
 )
 
 // CreateUser inserts u, ignoring u.ID, and s with the new user's id, in one
@@ -28,26 +30,24 @@ VALUES ($1, $2, $3, $4, $5) RETURNING id`
 func (db *DB) CreateUser(ctx context.Context, u account.User, s account.Session) (account.User, error) {
 	const op = "create user"
 	u.CreatedAt = stored(u.CreatedAt)
-	tx, err := db.db.BeginTx(ctx, nil)
+	err := db.write(ctx, true, func(ctx context.Context, q querier) error {
+		err := q.QueryRowContext(ctx, insertUser,
+			string(u.Phone), u.Name, u.PasswordHash, u.AvatarURL, millis(u.CreatedAt)).Scan(&u.ID)
+		if db.dialect.isUniqueViolation(err) {
+			return account.ErrDuplicate
+		}
+		if err != nil {
+			return err
+		}
+		s.UserID = u.ID
+		// A clash on the session's id is not a duplicate user: it is
+		// reported as the internal error it is.
+		if _, err := q.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
+			return fmt.Errorf("session: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return account.User{}, wrap(op, err)
-	}
-	defer tx.Rollback() // a no-op after Commit
-	err = tx.QueryRowContext(ctx, insertUser,
-		string(u.Phone), u.Name, u.PasswordHash, u.AvatarURL, millis(u.CreatedAt)).Scan(&u.ID)
-	if db.dialect.isUniqueViolation(err) {
-		return account.User{}, wrap(op, account.ErrDuplicate)
-	}
-	if err != nil {
-		return account.User{}, wrap(op, err)
-	}
-	s.UserID = u.ID
-	// A clash on the session's id is not a duplicate user: it is reported
-	// as the internal error it is.
-	if _, err := tx.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
-		return account.User{}, wrap(op+": session", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return account.User{}, wrap(op, err)
 	}
 	return u, nil
@@ -58,32 +58,21 @@ func (db *DB) CreateUser(ctx context.Context, u account.User, s account.Session)
 // UserID id, in one transaction. It returns account.ErrNotFound, changing
 // nothing, when there is no user id with oldHash.
 func (db *DB) ChangePassword(ctx context.Context, id int64, oldHash, newHash string, s account.Session) error {
-	const op = "change password"
-	tx, err := db.db.BeginTx(ctx, nil)
+	err := db.write(ctx, true, func(ctx context.Context, q querier) error {
+		if err := changedOne(q.ExecContext(ctx, setPassword, newHash, id, oldHash)); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, deleteUserSessions, id); err != nil {
+			return fmt.Errorf("delete sessions: %w", err)
+		}
+		s.UserID = id
+		if _, err := q.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
+			return fmt.Errorf("session: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return wrap(op, err)
-	}
-	defer tx.Rollback() // a no-op after Commit
-	res, err := tx.ExecContext(ctx, setPassword, newHash, id, oldHash)
-	if err != nil {
-		return wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if n == 0 {
-		return wrap(op, account.ErrNotFound)
-	}
-	if _, err := tx.ExecContext(ctx, deleteUserSessions, id); err != nil {
-		return wrap(op+": delete sessions", err)
-	}
-	s.UserID = id
-	if _, err := tx.ExecContext(ctx, insertSession, sessionArgs(s)...); err != nil {
-		return wrap(op+": session", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op, err)
+		return wrap("change password", err)
 	}
 	return nil
 }
@@ -93,39 +82,45 @@ func (db *DB) ChangePassword(ctx context.Context, id int64, oldHash, newHash str
 // inserting nothing, when there is no such user with that hash, and
 // account.ErrDuplicate when a session with s.IDHash exists.
 func (db *DB) OpenSession(ctx context.Context, s account.Session, passwordHash string) error {
-	const op = "open session"
-	tx, err := db.db.BeginTx(ctx, nil)
+	err := db.write(ctx, true, func(ctx context.Context, q querier) error {
+		err := q.QueryRowContext(ctx, holdPassword+db.dialect.forShare, s.UserID, passwordHash).Scan(new(int))
+		if errors.Is(err, sql.ErrNoRows) {
+			return account.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, insertSession, sessionArgs(s)...)
+		if db.dialect.isUniqueViolation(err) {
+			return account.ErrDuplicate
+		}
+		return err
+	})
 	if err != nil {
-		return wrap(op, err)
+		return wrap("open session", err)
 	}
-	defer tx.Rollback() // a no-op after Commit
-	res, err := tx.ExecContext(ctx, lockPassword, s.UserID, passwordHash)
+	return nil
+}
+
+// changedOne is nil when a statement changed a row, account.ErrNotFound
+// when it changed none.
+func changedOne(res sql.Result, err error) error {
 	if err != nil {
-		return wrap(op, err)
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(op, err)
+		return err
 	}
 	if n == 0 {
-		return wrap(op, account.ErrNotFound)
-	}
-	_, err = tx.ExecContext(ctx, insertSession, sessionArgs(s)...)
-	if db.dialect.isUniqueViolation(err) {
-		return wrap(op, account.ErrDuplicate)
-	}
-	if err != nil {
-		return wrap(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op, err)
+		return account.ErrNotFound
 	}
 	return nil
 }
 
 // UserByPhone returns the user registered with p, or account.ErrNotFound.
 func (db *DB) UserByPhone(ctx context.Context, p account.Phone) (account.User, error) {
-	u, err := scanUser(db.db.QueryRowContext(ctx, userByPhone, string(p)))
+	u, err := scanUser(db.queryRow(ctx, userByPhone, string(p)))
 	if err != nil {
 		return account.User{}, wrap("user by phone", err)
 	}
@@ -134,7 +129,7 @@ func (db *DB) UserByPhone(ctx context.Context, p account.Phone) (account.User, e
 
 // UserByID returns the user with id, or account.ErrNotFound.
 func (db *DB) UserByID(ctx context.Context, id int64) (account.User, error) {
-	u, err := scanUser(db.db.QueryRowContext(ctx, userByID, id))
+	u, err := scanUser(db.queryRow(ctx, userByID, id))
 	if err != nil {
 		return account.User{}, wrap("user by id", err)
 	}
