@@ -49,7 +49,8 @@ type entry struct {
 
 	times []time.Time // counted events, in time order
 
-	events []event // quota: oldest first
+	events   []event             // quota: oldest first
+	eventIDs map[string]struct{} // quota: the ids in events, so a take need not scan them
 }
 
 // New returns an empty store reading time from clock (time.Now when nil).

@@ -28,13 +28,18 @@ func (s *Store) Take(_ context.Context, key, id string, windows []account.Window
 	var wait time.Duration
 	s.with("quota:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{}
+			e = &entry{eventIDs: map[string]struct{}{}}
 		}
-		e.events = slices.Delete(e.events, 0, youngest(e.events, now.Add(-longest)))
+		old := youngest(e.events, now.Add(-longest))
+		for _, ev := range e.events[:old] {
+			delete(e.eventIDs, ev.id)
+		}
+		e.events = slices.Delete(e.events, 0, old)
 		// An id the key still holds is that event again, not a new one.
-		if !slices.ContainsFunc(e.events, func(ev event) bool { return ev.id == id }) {
+		if _, again := e.eventIDs[id]; !again {
 			if wait = quotaWait(e.events, windows, now); wait == 0 {
 				e.events = insert(e.events, event{at: now, id: id})
+				e.eventIDs[id] = struct{}{}
 			}
 		}
 		if len(e.events) == 0 {
@@ -52,6 +57,10 @@ func (s *Store) Refund(_ context.Context, key, id string) error {
 		if e == nil {
 			return nil
 		}
+		if _, ok := e.eventIDs[id]; !ok {
+			return e
+		}
+		delete(e.eventIDs, id)
 		e.events = slices.DeleteFunc(e.events, func(ev event) bool { return ev.id == id })
 		if len(e.events) == 0 {
 			return nil
