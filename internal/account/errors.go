@@ -48,6 +48,7 @@ const (
 	KindQuotaStore
 	KindPasswordCommon
 	KindVerifyPaused
+	KindLoginIPThrottled
 )
 
 // Error is a user-facing failure: its Kind decides the answer, Wait says when a

@@ -90,12 +90,13 @@ type loginBucket struct {
 	key, metric string
 	backoff     Backoff
 	ttl         time.Duration
+	refusal     Kind
 }
 
 func (s *Service) loginBuckets(phone Phone, clientIP string) (acct, ip loginBucket) {
 	l := s.opts.Login
-	return loginBucket{"login:account:" + string(phone), "login_account", Backoff{l.AccountFree, l.AccountDelay, l.MaxDelay}, l.AccountTTL},
-		loginBucket{"login:ip:" + clientNetwork(clientIP), "login_ip", Backoff{l.IPFree, l.IPDelay, l.MaxDelay}, l.IPTTL}
+	return loginBucket{"login:account:" + string(phone), "login_account", Backoff{l.AccountFree, l.AccountDelay, l.MaxDelay}, l.AccountTTL, KindLoginThrottled},
+		loginBucket{"login:ip:" + clientNetwork(clientIP), "login_ip", Backoff{l.IPFree, l.IPDelay, l.MaxDelay}, l.IPTTL, KindLoginIPThrottled}
 }
 
 // takeLoginAttempt counts the attempt in both buckets before the password
@@ -112,7 +113,7 @@ func (s *Service) takeLoginAttempt(ctx context.Context, buckets ...loginBucket) 
 			return storeError(KindThrottleStore, "take login attempt", err)
 		}
 		s.Observer.LimitHit(b.metric)
-		return &Error{Kind: KindLoginThrottled, Wait: wait}
+		return &Error{Kind: b.refusal, Wait: wait}
 	}
 	return nil
 }

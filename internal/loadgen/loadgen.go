@@ -93,6 +93,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if accounts, err = g.makeAccounts(ctx); err != nil {
 			return nil, err
 		}
+		// Logins need no codes: the receiver's address is free for another
+		// run, such as one sending codes beside a flood of logins.
+		g.inbox.Close()
+		g.inbox = nil
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)

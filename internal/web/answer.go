@@ -74,6 +74,7 @@ var replies = map[account.Kind]reply{
 	account.KindCountryRefused:   {errnoParam, text{"暂不支持向该国家或地区的号码发送验证码", "Codes cannot be sent to numbers of this country or region"}},
 	account.KindNumberQuota:      {errnoRequest, text{"该号码获取验证码次数过多,请%s后再试", "Too many codes for this number; try again in %s"}},
 	account.KindIPQuota:          {errnoIP, text{"您所在网络的请求过多,请%s后再试", "Too many requests from your network; try again in %s"}},
+	account.KindLoginIPThrottled: {errnoIP, text{"您所在网络的登录失败次数过多,请%s后再试", "Too many failed logins from your network; try again in %s"}},
 	account.KindSendsPaused:      {errnoRequest, text{"短信发送暂时繁忙,请%s后再试", "Sending is paused for a moment; try again in %s"}},
 	account.KindQuotaStore:       {errnoDB, text{"频率限制数据存取失败", "Reading the rate limits failed"}},
 	account.KindVerifyPaused:     {errnoRequest, text{"该号码验证码错误次数过多,请%s后再试", "Too many wrong codes for this number; try again in %s"}},

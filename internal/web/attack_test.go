@@ -540,7 +540,7 @@ func TestAttackBruteForceLoginPerAccount(t *testing.T) {
 	}
 }
 
-// 100 failed logins on 100 unknown numbers from one IP (default IPFree 100) make a real account's right password from that IP wait (4201), while from another IP it answers 0.
+// 100 failed logins on 100 unknown numbers from one IP (default IPFree 100) make a real account's right password from that IP wait (IPERR 4202), while from another IP it answers 0.
 func TestAttackBruteForceLoginPerIP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, atkFastHash, trustLoopback)
@@ -551,7 +551,7 @@ func TestAttackBruteForceLoginPerIP(t *testing.T) {
 		atkWant(t, r, 200, "4004", "")
 	}
 	r := e.atkDo(e.client, "POST", "/api/v1.0/sessions", atkLoginBody("13800002400", "correct horse"), true, attacker)
-	atkWant(t, r, 200, "4201", "登录失败次数过多")
+	atkWant(t, r, 200, "4202", "您所在网络的登录失败次数过多")
 	r = e.atkDo(e.client, "POST", "/api/v1.0/sessions", atkLoginBody("13800002400", "correct horse"), true, map[string]string{"X-Forwarded-For": "192.0.2.2"})
 	atkWant(t, r, 200, "0", "")
 }

@@ -63,7 +63,7 @@ func TestLoginThrottledPerIP(t *testing.T) {
 	for i := range 3 {
 		want(t, e.login("1390000000"+string(rune('0'+i)), "whatever1"), "4004", "")
 	}
-	want(t, e.login("13900000009", "whatever1"), "4201", "秒后再试")
+	want(t, e.login("13900000009", "whatever1"), "4202", "您所在网络的登录失败次数过多")
 }
 
 func TestLoginSuccessClearsAccountFailures(t *testing.T) {
@@ -138,7 +138,7 @@ func TestLoginSuccessesDoNotCountPerIP(t *testing.T) {
 	}
 	want(t, e.login("13900000001", "wrong horse"), "4004", "")
 	want(t, e.login("13900000002", "wrong horse"), "4004", "")
-	want(t, e.login("13900000003", "wrong horse"), "4201", "")
+	want(t, e.login("13900000003", "wrong horse"), "4202", "")
 }
 
 func TestTrustedProxy(t *testing.T) {
@@ -153,7 +153,7 @@ func TestTrustedProxy(t *testing.T) {
 	}
 	a := e.do(req{method: "POST", path: "/api/v1.0/sessions", body: map[string]string{"mobile": "13900000002", "password": "wrong horse"},
 		header: map[string]string{"X-Forwarded-For": "203.0.113.9"}})
-	want(t, a, "4201", "")
+	want(t, a, "4202", "")
 
 	// Behind a trusted proxy, each forwarded client has its own bucket.
 	e = newEnv(t, func(o *account.Options, w *web.Options, _ *routes) {
@@ -203,7 +203,7 @@ func TestLoginBusyWhenHashingSaturated(t *testing.T) {
 	for i := range busy {
 		want(t, e.login("1390000"+strconv.Itoa(2000+i), "whatever1"), "4004", "")
 	}
-	want(t, e.login("13900003000", "whatever1"), "4201", "")
+	want(t, e.login("13900003000", "whatever1"), "4202", "")
 }
 
 func TestLoginThrottlePerIPv6Network(t *testing.T) {
@@ -217,6 +217,6 @@ func TestLoginThrottlePerIPv6Network(t *testing.T) {
 	for i := range 3 {
 		want(t, login(fmt.Sprintf("2001:db8:1:2::%x", i+1)), "4004", "")
 	}
-	want(t, login("2001:db8:1:2:ffff::9"), "4201", "")
+	want(t, login("2001:db8:1:2:ffff::9"), "4202", "")
 	want(t, login("2001:db8:1:3::1"), "4004", "") // another /64
 }
