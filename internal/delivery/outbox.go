@@ -18,6 +18,14 @@ type Outbox struct {
 	router *Router
 	clock  func() time.Time
 	wake   chan struct{} // tells this instance's worker there is work now
+
+	// Set by NewWorker: a message Enqueue stores while the worker has a
+	// free slot is stored leased to it and handed over at once, so the
+	// worker sends it without a Claim first. slots holds a token for each
+	// send in flight or handed over; lease is the worker's lease.
+	slots   chan struct{}
+	handoff chan Record
+	lease   time.Duration
 }
 
 // NewOutbox returns an outbox on store that seals payloads with key (32
@@ -49,18 +57,43 @@ func (o *Outbox) Enqueue(ctx context.Context, m account.Message) error {
 		return err
 	}
 	now := o.clock()
-	err = o.store.Enqueue(ctx, Record{
+	r := Record{
 		ID: m.ID, Key: o.sealer.key(m.Purpose, m.To), Payload: payload,
 		AcceptedAt: now, Deadline: now.Add(m.TTL), NextAt: now,
-	})
-	if err != nil {
+	}
+	handed := o.takeSlot()
+	if handed {
+		r.Lease, r.LeaseUntil, r.Attempts = rand.Text(), now.Add(o.lease), 1
+	}
+	if err := o.store.Enqueue(ctx, r); err != nil {
+		if handed {
+			<-o.slots
+		}
 		return fmt.Errorf("delivery: enqueue: %w", err)
+	}
+	if handed {
+		o.handoff <- r // never blocks: it has room for every slot
+		return nil
 	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// takeSlot reserves a slot of the worker, if there is a worker and it has
+// one free.
+func (o *Outbox) takeSlot() bool {
+	if o.slots == nil {
+		return false
+	}
+	select {
+	case o.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewMessageID returns a random message id, 128 bits in hex.

@@ -22,6 +22,9 @@ type Record struct {
 	Attempts   int       // attempts started so far, counting the current claim
 	Route      int       // index, in the message's provider route, of the provider to try next
 	Lease      string    // set by Claim: the token that Complete, Retry and Release must show
+	// LeaseUntil, with Lease and Attempts 1, makes Enqueue store the record
+	// already claimed, for a worker it is handed to at once.
+	LeaseUntil time.Time
 }
 
 // State is where a record ends.
@@ -43,7 +46,8 @@ var ErrLeaseLost = errors.New("delivery: lease lost")
 type Store interface {
 	// Enqueue stores r as pending and, in the same transaction, marks every
 	// older pending record with the same Key superseded. Once it returns nil
-	// the record survives any crash of this process.
+	// the record survives any crash of this process. A record with a Lease
+	// is stored leased until LeaseUntil, as if claimed.
 	Enqueue(ctx context.Context, r Record) error
 	// Claim leases up to n pending records due at now (NextAt <= now), oldest
 	// NextAt first, until now+lease, adding one to their Attempts. A record

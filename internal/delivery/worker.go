@@ -68,10 +68,15 @@ type Worker struct {
 	freed  chan struct{}
 }
 
-// NewWorker returns a worker for outbox.
+// NewWorker returns the worker for outbox; it must be made before the
+// outbox's first Enqueue, and an outbox has one.
 func NewWorker(outbox *Outbox, opts WorkerOptions) *Worker {
 	opts.defaults()
-	return &Worker{outbox: outbox, opts: opts, freed: make(chan struct{}, opts.Concurrency)}
+	w := &Worker{outbox: outbox, opts: opts, freed: make(chan struct{}, opts.Concurrency)}
+	outbox.slots = make(chan struct{}, opts.Concurrency)
+	outbox.handoff = make(chan Record, opts.Concurrency)
+	outbox.lease = w.lease()
+	return w
 }
 
 // lease outlasts an attempt, so a live worker never loses a record it is
@@ -86,38 +91,80 @@ func (w *Worker) Run(ctx context.Context) {
 	defer wg.Wait()
 	wg.Add(1)
 	go func() { defer wg.Done(); w.housekeeping(ctx) }()
-	inFlight := 0
+	slots := w.outbox.slots
+	start := func(r Record) { // r holds a slot
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.process(ctx, r)
+			<-slots
+			w.freed <- struct{}{}
+		}()
+	}
 	poll := time.NewTicker(w.opts.PollInterval)
 	defer poll.Stop()
+	// Messages of this instance mostly come handed over; the queue is
+	// claimed from at start, every poll, when this instance queued a
+	// message it could not hand over, and after a claim that filled every
+	// free slot, until one comes back short.
+	claim := true
 	for {
-		if free := w.opts.Concurrency - inFlight; free > 0 && ctx.Err() == nil {
-			recs, err := w.outbox.store.Claim(ctx, w.outbox.clock(), w.lease(), free)
-			if err != nil && ctx.Err() == nil {
-				w.opts.Logger.ErrorContext(ctx, "claim messages", "err", err)
+		if claim && ctx.Err() == nil {
+			n := 0
+		reserve:
+			for n < cap(slots) {
+				select {
+				case slots <- struct{}{}:
+					n++
+				default:
+					break reserve
+				}
+			}
+			var recs []Record
+			if n > 0 {
+				var err error
+				recs, err = w.outbox.store.Claim(ctx, w.outbox.clock(), w.lease(), n)
+				if err != nil && ctx.Err() == nil {
+					w.opts.Logger.ErrorContext(ctx, "claim messages", "err", err)
+				}
+			}
+			for range n - len(recs) {
+				<-slots
 			}
 			for _, r := range recs {
-				inFlight++
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					w.process(ctx, r)
-					w.freed <- struct{}{}
-				}()
+				start(r)
 			}
-			if len(recs) == free {
-				continue // there may be more due at once
-			}
+			claim = n == 0 || len(recs) == n // no room yet, or there may be more due
 		}
 		select {
 		case <-ctx.Done():
-			for ; inFlight > 0; inFlight-- {
-				<-w.freed
-			}
+			wg.Wait()
+			w.releaseHandedOver()
 			return
 		case <-w.freed:
-			inFlight--
+		case r := <-w.outbox.handoff:
+			start(r)
 		case <-w.outbox.wake:
+			claim = true
 		case <-poll.C:
+			claim = true
+		}
+	}
+}
+
+// releaseHandedOver gives back, at shutdown, the messages handed over but
+// not started, so that the next worker claims them at once rather than when
+// their lease ends.
+func (w *Worker) releaseHandedOver() {
+	for {
+		select {
+		case r := <-w.outbox.handoff:
+			if err := w.outbox.store.Release(context.Background(), r); err != nil {
+				w.recordError(context.Background(), r, err)
+			}
+			<-w.outbox.slots
+		default:
+			return
 		}
 	}
 }

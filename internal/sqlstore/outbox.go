@@ -18,8 +18,8 @@ import (
 const (
 	supersedeOutbox = `UPDATE outbox SET state = 'superseded', payload = NULL, lease = NULL,
 lease_until = NULL, completed_at = $1, detail = $2 WHERE key = $3 AND state = 'pending'`
-	insertOutbox = `INSERT INTO outbox (id, key, payload, state, accepted_at, deadline, next_at, attempts, route)
-VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8)`
+	insertOutbox = `INSERT INTO outbox (id, key, payload, state, accepted_at, deadline, next_at, attempts, route, lease, lease_until)
+VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)`
 	// claimOutbox is completed by the dialect's skipLocked and claimOutboxEnd.
 	claimOutbox = `UPDATE outbox SET lease = $1, lease_until = $2, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $3
@@ -38,7 +38,7 @@ WHERE id = $1 AND lease = $2 AND state = 'pending'`
 
 var _ delivery.Store = (*DB)(nil)
 
-// Enqueue stores r as pending, ignoring r.Lease, and in the same transaction
+// Enqueue stores r as pending, leased if r.Lease is set, and in the same transaction
 // marks every other pending record with r.Key superseded, completed at
 // r.AcceptedAt, leased or not. A record with r.ID already stored, pending
 // or finished and not yet purged, is an error.
@@ -49,8 +49,12 @@ func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 		if err != nil {
 			return err
 		}
+		var lease, leaseUntil any // NULL unless handed to a worker at once
+		if r.Lease != "" {
+			lease, leaseUntil = r.Lease, millis(r.LeaseUntil)
+		}
 		_, err = q.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
-			millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route)
+			millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route, lease, leaseUntil)
 		if db.dialect.isUniqueViolation(err) {
 			return fmt.Errorf("message id %q is taken", r.ID)
 		}

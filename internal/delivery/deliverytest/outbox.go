@@ -31,6 +31,7 @@ func TestStore(t *testing.T, fresh func(t *testing.T) (open func() delivery.Stor
 		{"not due", testNotDue},
 		{"leased", testLeased},
 		{"lease expiry", testLeaseExpiry},
+		{"enqueued leased", testEnqueueLeased},
 		{"complete", testComplete},
 		{"retry", testRetry},
 		{"release", testRelease},
@@ -181,6 +182,30 @@ func testLeased(t *testing.T, s delivery.Store) {
 	claim(t, s, now, 10)
 	claim(t, s, now.Add(59*time.Second), 10)
 	depth(t, s, 1, now)
+}
+
+// A record enqueued with a lease is held like a claimed one: nobody claims
+// it while the lease runs, its holder completes it with that lease, and when
+// the lease ends it is claimed with its second attempt.
+func testEnqueueLeased(t *testing.T, s delivery.Store) {
+	now := clock()
+	held := message("m-1", "k1", now)
+	held.Lease, held.LeaseUntil, held.Attempts = "handed", now.Add(time.Minute), 1
+	lapsing := message("m-2", "k2", now)
+	lapsing.Lease, lapsing.LeaseUntil, lapsing.Attempts = "handed too", now.Add(100*time.Millisecond), 1
+	enqueue(t, s, held, lapsing)
+	claim(t, s, now, 10)
+	depth(t, s, 2, now)
+	if err := s.Complete(t.Context(), held, delivery.StateSent, "p", "", now); err != nil {
+		t.Fatalf("complete with the lease it was enqueued with: %v", err)
+	}
+	again := claim(t, s, now.Add(200*time.Millisecond), 10, "m-2")[0]
+	if again.Attempts != 2 || again.Lease == lapsing.Lease {
+		t.Fatalf("claimed after the enqueued lease ended: %+v; want Attempts 2 and a new lease", again)
+	}
+	if err := s.Complete(t.Context(), lapsing, delivery.StateSent, "p", "", now); !errors.Is(err, delivery.ErrLeaseLost) {
+		t.Fatalf("complete with the ended lease: %v, want ErrLeaseLost", err)
+	}
 }
 
 func testLeaseExpiry(t *testing.T, s delivery.Store) {
