@@ -10,7 +10,7 @@ func (s *Store) Spend(_ context.Context, key string, amount, limit int64, ttl ti
 	ok := false
 	s.with("budget:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{expires: now.Add(ttl)}
+			e = &entry{expires: now.Add(ttl), more: &more{}}
 		}
 		if e.spent+amount <= limit {
 			e.spent += amount

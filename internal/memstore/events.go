@@ -10,7 +10,7 @@ func (s *Store) CountEvent(_ context.Context, key, _ string, period time.Duratio
 	n := 0
 	s.with("events:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{}
+			e = &entry{more: &more{}}
 		}
 		e.times = append(trimBefore(e.times, now.Add(-period)), now)
 		e.expires, n = now.Add(period), len(e.times)

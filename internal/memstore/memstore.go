@@ -29,12 +29,17 @@ type shard struct {
 }
 
 // entry is a captcha, a code, a failure counter or a quota; keys are
-// namespaced by kind, so one entry holds one of them.
+// namespaced by kind, so one entry holds one of them. A captcha, the kind a
+// flood makes most of, is its answer and expiry alone: every other kind
+// carries its state in more.
 type entry struct {
 	expires time.Time
+	answer  string // captcha
+	*more
+}
 
-	answer string // captcha
-
+// more is the state of the kinds other than captchas.
+type more struct {
 	codeHash    []byte // code; nil once consumed
 	codeExpires time.Time
 	resendAt    time.Time // no new code for the key before this
@@ -132,10 +137,9 @@ func (s *Store) StartCode(_ context.Context, key string, hash []byte, ttl, inter
 			wait = e.resendAt.Sub(now)
 			return e
 		}
-		return &entry{
+		return &entry{expires: now.Add(max(ttl, interval)), more: &more{
 			codeHash: hash, codeExpires: now.Add(ttl), resendAt: now.Add(interval),
-			expires: now.Add(max(ttl, interval)),
-		}
+		}}
 	})
 	return wait, nil
 }
@@ -185,7 +189,7 @@ func (s *Store) TakeAttempt(_ context.Context, key string, b account.Backoff, tt
 	var wait time.Duration
 	s.with("fail:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{}
+			e = &entry{more: &more{}}
 		}
 		if wait = e.failures.Last.Add(b.Delay(e.failures.Count)).Sub(now); wait > 0 {
 			return e

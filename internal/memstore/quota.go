@@ -28,7 +28,7 @@ func (s *Store) Take(_ context.Context, key, id string, windows []account.Window
 	var wait time.Duration
 	s.with("quota:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{eventIDs: map[string]struct{}{}}
+			e = &entry{more: &more{eventIDs: map[string]struct{}{}}}
 		}
 		old := youngest(e.events, now.Add(-longest))
 		for _, ev := range e.events[:old] {
