@@ -44,7 +44,7 @@ var _ delivery.Store = (*DB)(nil)
 // or finished and not yet purged, is an error.
 func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 	const op = "outbox enqueue"
-	err := db.write(ctx, true, func(ctx context.Context, q querier) error {
+	err := db.writeQueue(ctx, true, func(ctx context.Context, q querier) error {
 		_, err := q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, n i
 	}
 	token := rand.Text()
 	var recs []delivery.Record
-	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+	err := db.writeQueue(ctx, false, func(ctx context.Context, q querier) error {
 		recs = recs[:0]
 		rows, err := q.QueryContext(ctx, claimOutbox+db.dialect.skipLocked+claimOutboxEnd,
 			token, millis(now.Add(lease)), millis(now), n)
@@ -130,21 +130,21 @@ func (db *DB) Complete(ctx context.Context, r delivery.Record, s delivery.State,
 	default:
 		return wrap(op, fmt.Errorf("%q is not a final state", s))
 	}
-	return db.execOne(ctx, op, delivery.ErrLeaseLost, completeOutbox, string(s), provider, detail, millis(at), r.ID, r.Lease)
+	return db.queueOne(ctx, op, delivery.ErrLeaseLost, completeOutbox, string(s), provider, detail, millis(at), r.ID, r.Lease)
 }
 
 // Retry makes the claimed record r pending again, due at nextAt, to be
 // tried next with the provider at index route. It returns
 // delivery.ErrLeaseLost when r no longer holds its lease.
 func (db *DB) Retry(ctx context.Context, r delivery.Record, nextAt time.Time, route int, detail string) error {
-	return db.execOne(ctx, "outbox retry", delivery.ErrLeaseLost, retryOutbox, millis(nextAt), route, detail, r.ID, r.Lease)
+	return db.queueOne(ctx, "outbox retry", delivery.ErrLeaseLost, retryOutbox, millis(nextAt), route, detail, r.ID, r.Lease)
 }
 
 // Release gives the claimed record r back, due as it was, without counting
 // the attempt its claim began. It returns delivery.ErrLeaseLost when r no
 // longer holds its lease.
 func (db *DB) Release(ctx context.Context, r delivery.Record) error {
-	return db.execOne(ctx, "outbox release", delivery.ErrLeaseLost, releaseOutbox, r.ID, r.Lease)
+	return db.queueOne(ctx, "outbox release", delivery.ErrLeaseLost, releaseOutbox, r.ID, r.Lease)
 }
 
 // Depth returns the number of pending records, leased or not, and the

@@ -84,7 +84,16 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, 
 // execOne runs a statement meant to change one row, and returns none
 // (account.ErrNotFound, delivery.ErrLeaseLost) when it changed none.
 func (db *DB) execOne(ctx context.Context, op string, none error, query string, args ...any) error {
-	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+	return db.one(ctx, db.db, op, none, query, args...)
+}
+
+// queueOne is execOne for the outbox's statements.
+func (db *DB) queueOne(ctx context.Context, op string, none error, query string, args ...any) error {
+	return db.one(ctx, db.queue, op, none, query, args...)
+}
+
+func (db *DB) one(ctx context.Context, pool *sql.DB, op string, none error, query string, args ...any) error {
+	err := db.writeOn(ctx, pool, false, func(ctx context.Context, q querier) error {
 		return changedOne(q.ExecContext(ctx, query, args...))
 	})
 	if errors.Is(err, account.ErrNotFound) {

@@ -28,6 +28,9 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 	writer  *writer // SQLite's one writer; nil for PostgreSQL
+	// queue is where the outbox's statements run: on PostgreSQL a pool
+	// whose commits do not wait for the WAL to reach the disk; db on SQLite.
+	queue *sql.DB
 }
 
 // Open connects to the database at url and brings its schema up to date
@@ -39,9 +42,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{db: sqlDB, dialect: t.dialect}
+	db := &DB{db: sqlDB, dialect: t.dialect, queue: sqlDB}
 	if t.dialect.name == "sqlite" {
 		db.writer = newWriter(sqlDB)
+	} else if db.queue, err = openAsyncCommit(t.dsn); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
 	}
 	return db, nil
 }
@@ -111,6 +117,9 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lockOpts []goose.Provid
 func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
+	}
+	if db.queue != db.db {
+		db.queue.Close()
 	}
 	if err := db.db.Close(); err != nil {
 		return wrap("close", err)

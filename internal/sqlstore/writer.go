@@ -20,13 +20,22 @@ func (db *DB) reader() querier {
 // PostgreSQL in a transaction of its own when tx is true (otherwise fn must
 // be a single statement), on SQLite always in the writer's next batch.
 func (db *DB) write(ctx context.Context, tx bool, fn writeFunc) error {
+	return db.writeOn(ctx, db.db, tx, fn)
+}
+
+// writeQueue is write for the outbox's statements, which run on its pool.
+func (db *DB) writeQueue(ctx context.Context, tx bool, fn writeFunc) error {
+	return db.writeOn(ctx, db.queue, tx, fn)
+}
+
+func (db *DB) writeOn(ctx context.Context, pool *sql.DB, tx bool, fn writeFunc) error {
 	if db.writer != nil {
 		return db.writer.do(ctx, fn)
 	}
 	if !tx {
-		return fn(ctx, db.db)
+		return fn(ctx, pool)
 	}
-	t, err := db.db.BeginTx(ctx, nil)
+	t, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
