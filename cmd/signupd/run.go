@@ -117,14 +117,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Concurrency: cfg.SMSWorkers, AttemptTimeout: cfg.SMSTimeout, Permanent: sms.IsPermanent, RetryAfter: sms.RetryAfter,
 		Observer: m, Logger: logger,
 	})
+	codes, codeOutbox := codeStore(kv, db, outbox)
 	svc := account.NewService(account.Deps{
-		Users: db, Sessions: db, Captchas: kv, Codes: codeStore(kv, db), Failures: kv, Quotas: kv, Budgets: kv, Events: kv,
-		Outbox:   outbox,
-		Checker:  checker,
-		Secret:   deriveKey(secret, "sms code"),
-		Answer:   captchaAnswers(cfg.TestCaptcha),
-		Logger:   logger,
-		Observer: m,
+		Users: db, Sessions: db, Captchas: kv, Codes: codes, Failures: kv, Quotas: kv, Budgets: kv, Events: kv,
+		Outbox:     outbox,
+		CodeOutbox: codeOutbox,
+		Checker:    checker,
+		Secret:     deriveKey(secret, "sms code"),
+		Answer:     captchaAnswers(cfg.TestCaptcha),
+		Logger:     logger,
+		Observer:   m,
 	}, opts)
 	handler := web.New(web.Options{
 		Accounts: svc, Captcha: drawer, Secret: deriveKey(secret, "csrf"), Logger: logger,
@@ -258,12 +260,14 @@ func openKV(ctx context.Context, redisURL string, timeout time.Duration) (kvStor
 
 // codeStore is where codes live: in Redis when there is one; else in the
 // database, not in memory, because a queued message is delivered after a
-// restart and its code must still work then.
-func codeStore(kv kvStore, db *sqlstore.DB) account.CodeStore {
+// restart and its code must still work then. Codes in the database that
+// queues their messages are started and queued in one transaction: the
+// outbox is then the CodeOutbox too.
+func codeStore(kv kvStore, db *sqlstore.DB, outbox *delivery.Outbox) (account.CodeStore, account.CodeOutbox) {
 	if _, inMemory := kv.(memKV); inMemory {
-		return db
+		return db, outbox
 	}
-	return kv
+	return kv, nil
 }
 
 // sweep frees expired codes and captchas held in memory (Redis expires its

@@ -40,6 +40,14 @@ type Outbox interface {
 	Enqueue(ctx context.Context, m Message) error
 }
 
+// CodeOutbox starts a code and queues its message in one transaction, where
+// one store keeps both (SQLite in the embedded default): a start refused by
+// the resend window (wait > 0) queues nothing, and a queueing that fails
+// starts nothing.
+type CodeOutbox interface {
+	StartCodeAndEnqueue(ctx context.Context, key string, hash []byte, ttl, interval time.Duration, m Message) (wait time.Duration, err error)
+}
+
 // ErrUndeliverable is wrapped by an Outbox that has no provider for a number.
 var ErrUndeliverable = errors.New("account: no SMS provider serves this number")
 

@@ -90,11 +90,14 @@ type Deps struct {
 	Budgets  BudgetStore
 	Events   EventCounter // for the fraud signal; nil turns it off
 	Outbox   Outbox
-	Secret   []byte                 // keys the code HMAC; at least 32 bytes
-	Answer   func() (string, error) // makes captcha answers
-	Clock    func() time.Time       // nil means time.Now
-	Logger   *slog.Logger
-	Observer Observer // nil means none
+	// CodeOutbox, when set, starts codes and queues their messages in one
+	// transaction, in place of Codes.StartCode and Outbox.Enqueue.
+	CodeOutbox CodeOutbox
+	Secret     []byte                 // keys the code HMAC; at least 32 bytes
+	Answer     func() (string, error) // makes captcha answers
+	Clock      func() time.Time       // nil means time.Now
+	Logger     *slog.Logger
+	Observer   Observer // nil means none
 	// Checker, when set, makes and checks the codes (see CodeChecker); the
 	// messages queued for code purposes then carry no code.
 	Checker CodeChecker

@@ -63,17 +63,6 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 		return err
 	}
 	refund := func() { unspend(); refundQuotas() }
-	key := codeKey(PurposeRegister, phone)
-	wait, err := s.Codes.StartCode(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval)
-	if err != nil {
-		refund()
-		return storeError(KindCodeStore, "start code", err)
-	}
-	if wait > 0 {
-		refund()
-		s.Observer.LimitHit("resend_interval")
-		return &Error{Kind: KindResendWait, Wait: wait}
-	}
 	m := Message{To: phone, Purpose: PurposeRegister, Code: code, TTL: s.opts.CodeTTL, Locale: r.Locale}
 	if registered {
 		m.Purpose, m.Code = PurposeAlreadyRegistered, ""
@@ -81,20 +70,18 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	// A code the Checker makes goes out in the provider's own text.
 	if m.Code != "" || m.Purpose == PurposeAlreadyRegistered {
 		if m.Text, err = s.opts.Texts.Render(m.Purpose, m.Locale, m.Code, m.TTL); err != nil {
+			refund()
 			return fmt.Errorf("account: render message: %w", err)
 		}
 	}
-	if err := s.Outbox.Enqueue(ctx, m); err != nil {
-		// No code may stay stored whose message was not queued, and the user
-		// may ask again at once rather than wait out a window for nothing.
-		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
-			s.Logger.ErrorContext(ctx, "cancel code after failed enqueue", "err", cerr)
-		}
+	wait, err := s.startAndQueue(ctx, codeKey(PurposeRegister, phone), hash, m)
+	if err != nil || wait > 0 {
 		refund()
-		if errors.Is(err, ErrUndeliverable) {
-			return &Error{Kind: KindUndeliverable, Err: err}
+		if wait > 0 {
+			s.Observer.LimitHit("resend_interval")
+			return &Error{Kind: KindResendWait, Wait: wait}
 		}
-		return storeError(KindOutboxStore, "enqueue message", err)
+		return err
 	}
 	if !registered { // a notice can never be verified: it would skew the signal
 		sends, _ := s.fraudKeys(phone.CallingCode())
@@ -102,6 +89,42 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	}
 	s.Logger.InfoContext(ctx, "code queued", "message", m)
 	return nil
+}
+
+// startAndQueue starts the code under key and queues m, its message: in
+// one transaction with a CodeOutbox, else in two steps, withdrawing the code
+// when its message cannot be queued. A start refused by the resend window
+// returns the wait and queues nothing.
+func (s *Service) startAndQueue(ctx context.Context, key string, hash []byte, m Message) (time.Duration, error) {
+	queueError := func(err error) error {
+		if errors.Is(err, ErrUndeliverable) {
+			return &Error{Kind: KindUndeliverable, Err: err}
+		}
+		return storeError(KindOutboxStore, "enqueue message", err)
+	}
+	if s.CodeOutbox != nil {
+		wait, err := s.CodeOutbox.StartCodeAndEnqueue(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval, m)
+		if err != nil {
+			return 0, queueError(err)
+		}
+		return wait, nil
+	}
+	wait, err := s.Codes.StartCode(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval)
+	if err != nil {
+		return 0, storeError(KindCodeStore, "start code", err)
+	}
+	if wait > 0 {
+		return wait, nil
+	}
+	if err := s.Outbox.Enqueue(ctx, m); err != nil {
+		// No code may stay stored whose message was not queued, and the user
+		// may ask again at once rather than wait out a window for nothing.
+		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
+			s.Logger.ErrorContext(ctx, "cancel code after failed enqueue", "err", cerr)
+		}
+		return 0, queueError(err)
+	}
+	return 0, nil
 }
 
 func codeKey(purpose string, p Phone) string { return purpose + ":" + string(p) }

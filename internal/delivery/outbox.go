@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,15 +47,46 @@ func NewOutbox(store Store, key []byte, router *Router, clock func() time.Time) 
 // A queued message supersedes older undelivered ones with the same purpose
 // and number: only the newest code is worth sending.
 func (o *Outbox) Enqueue(ctx context.Context, m account.Message) error {
+	_, err := o.enqueue(m, func(r Record) (time.Duration, error) { return 0, o.store.Enqueue(ctx, r) })
+	return err
+}
+
+// CodeStore is a Store that keeps verification codes too, and can start a
+// code in the transaction that queues its message.
+type CodeStore interface {
+	Store
+	// StartCodeAndEnqueue is account.CodeStore's StartCode and Store's
+	// Enqueue in one transaction: a start refused by the resend window
+	// (wait > 0) queues nothing, and a queueing that fails starts nothing.
+	StartCodeAndEnqueue(ctx context.Context, key string, hash []byte, ttl, interval time.Duration, r Record) (wait time.Duration, err error)
+}
+
+// StartCodeAndEnqueue implements account.CodeOutbox on a store that keeps
+// the codes too (SQLite in the embedded default): one transaction instead
+// of two for each code sent.
+func (o *Outbox) StartCodeAndEnqueue(ctx context.Context, key string, hash []byte, ttl, interval time.Duration, m account.Message) (time.Duration, error) {
+	cs, ok := o.store.(CodeStore)
+	if !ok {
+		return 0, errors.New("delivery: the outbox's store keeps no codes")
+	}
+	return o.enqueue(m, func(r Record) (time.Duration, error) {
+		return cs.StartCodeAndEnqueue(ctx, key, hash, ttl, interval, r)
+	})
+}
+
+// enqueue seals m into a record and gives it to store, leased to this
+// instance's worker when it has a free slot, then hands it over or wakes
+// the worker. A store that answers a wait has stored nothing.
+func (o *Outbox) enqueue(m account.Message, store func(Record) (time.Duration, error)) (time.Duration, error) {
 	if len(o.router.Route(m.To)) == 0 {
-		return fmt.Errorf("delivery: %w", account.ErrUndeliverable)
+		return 0, fmt.Errorf("delivery: %w", account.ErrUndeliverable)
 	}
 	if m.ID == "" {
 		m.ID = NewMessageID()
 	}
 	payload, err := o.sealer.seal(m)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	now := o.clock()
 	r := Record{
@@ -65,21 +97,25 @@ func (o *Outbox) Enqueue(ctx context.Context, m account.Message) error {
 	if handed {
 		r.Lease, r.LeaseUntil, r.Attempts = rand.Text(), now.Add(o.lease), 1
 	}
-	if err := o.store.Enqueue(ctx, r); err != nil {
+	wait, err := store(r)
+	if err != nil || wait > 0 {
 		if handed {
 			<-o.slots
 		}
-		return fmt.Errorf("delivery: enqueue: %w", err)
+		if err != nil {
+			return 0, fmt.Errorf("delivery: enqueue: %w", err)
+		}
+		return wait, nil
 	}
 	if handed {
 		o.handoff <- r // never blocks: it has room for every slot
-		return nil
+		return 0, nil
 	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return 0, nil
 }
 
 // takeSlot reserves a slot of the worker, if there is a worker and it has

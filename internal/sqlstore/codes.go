@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/delivery"
 )
 
 // A code is one row of codes, changed by one statement per rule, so that
@@ -60,38 +61,59 @@ const startTries = 5
 // write are one upsert, so of concurrent starts on any instances one alone
 // succeeds within a window; only a refused start reads the time left.
 func (db *DB) StartCode(ctx context.Context, key string, hash []byte, ttl, interval time.Duration) (time.Duration, error) {
-	const op = "start code"
+	var wait time.Duration
+	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
+		var err error
+		wait, err = startCodeIn(ctx, q, key, hash, ttl, interval)
+		return err
+	})
+	if err != nil {
+		return 0, wrap("start code", err)
+	}
+	return wait, nil
+}
+
+// StartCodeAndEnqueue implements delivery.CodeStore: StartCode and Enqueue
+// in one transaction, for the embedded default, where codes live here too.
+func (db *DB) StartCodeAndEnqueue(ctx context.Context, key string, hash []byte, ttl, interval time.Duration, r delivery.Record) (time.Duration, error) {
+	var wait time.Duration
+	err := db.writeQueue(ctx, true, func(ctx context.Context, q querier) error {
+		var err error
+		if wait, err = startCodeIn(ctx, q, key, hash, ttl, interval); err != nil || wait > 0 {
+			return err
+		}
+		return db.enqueueIn(ctx, q, r)
+	})
+	if err != nil {
+		return 0, wrap("start code and enqueue", err)
+	}
+	return wait, nil
+}
+
+func startCodeIn(ctx context.Context, q querier, key string, hash []byte, ttl, interval time.Duration) (time.Duration, error) {
 	if ttl <= 0 {
-		return 0, wrap(op, fmt.Errorf("ttl %v is not positive", ttl))
+		return 0, fmt.Errorf("ttl %v is not positive", ttl)
 	}
 	interval = max(interval, 0)
 	ttlMS, intervalMS, expiresMS := ceilMillis(ttl), ceilMillis(interval), ceilMillis(max(ttl, interval))
-	var wait time.Duration
-	err := db.write(ctx, false, func(ctx context.Context, q querier) error {
-		for range startTries {
-			err := q.QueryRowContext(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			var waitMS int64
-			err = q.QueryRowContext(ctx, resendWait, key).Scan(&waitMS)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err == nil && waitMS > 0 {
-				wait = time.Duration(waitMS) * time.Millisecond
-				return nil
-			}
+	for range startTries {
+		err := q.QueryRowContext(ctx, startCode, key, hash, ttlMS, intervalMS, expiresMS).Scan(new(string))
+		if err == nil {
+			return 0, nil
 		}
-		return fmt.Errorf("the resend window changed under %d starts in a row", startTries)
-	})
-	if err != nil {
-		return 0, wrap(op, err)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		var waitMS int64
+		err = q.QueryRowContext(ctx, resendWait, key).Scan(&waitMS)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		if err == nil && waitMS > 0 {
+			return time.Duration(waitMS) * time.Millisecond, nil
+		}
 	}
-	return wait, nil
+	return 0, fmt.Errorf("the resend window changed under %d starts in a row", startTries)
 }
 
 // CheckCode implements account.CodeStore: compare, consume or count, and

@@ -10,6 +10,7 @@ import (
 
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/account/accounttest"
+	"github.com/signupd/signupd/internal/delivery"
 	"github.com/signupd/signupd/internal/sqlstore"
 )
 
@@ -204,6 +205,40 @@ func TestCodesClosedDB(t *testing.T) {
 			if err := call(); err == nil || !strings.HasPrefix(err.Error(), "sqlstore: ") {
 				t.Errorf("%s on a closed DB: err = %v, want a sqlstore: error", name, err)
 			}
+		}
+	})
+}
+
+// StartCodeAndEnqueue is one transaction: a start inside the resend window
+// queues nothing, a queueing that fails starts nothing, and a start that
+// succeeds leaves the code and a claimable message.
+func TestStartCodeAndEnqueue(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, url string) {
+		db, ctx := open(t, url), t.Context()
+		now := time.Now()
+		record := func(id string) delivery.Record {
+			return delivery.Record{ID: id, Key: "k", Payload: []byte("sealed"), AcceptedAt: now, Deadline: now.Add(time.Minute), NextAt: now}
+		}
+		if wait, err := db.StartCodeAndEnqueue(ctx, "register:a", codeHash("1"), time.Minute, time.Minute, record("m-1")); err != nil || wait != 0 {
+			t.Fatalf("first start = %v, %v", wait, err)
+		}
+		if got, err := db.CheckCode(ctx, "register:a", codeHash("1"), 5); err != nil || got != account.CodeMatched {
+			t.Fatalf("the code started with its message: %v, %v", got, err)
+		}
+		wait, err := db.StartCodeAndEnqueue(ctx, "register:a", codeHash("2"), time.Minute, time.Minute, record("m-2"))
+		if err != nil || wait <= 0 {
+			t.Fatalf("start inside the window = %v, %v; want a wait", wait, err)
+		}
+		recs, err := db.Claim(ctx, now, time.Minute, 10)
+		if err != nil || len(recs) != 1 || recs[0].ID != "m-1" {
+			t.Fatalf("claim = %+v, %v; want m-1 alone: a refused start queues nothing", recs, err)
+		}
+		if _, err := db.StartCodeAndEnqueue(ctx, "register:b", codeHash("3"), time.Minute, time.Minute, record("m-1")); err == nil {
+			t.Fatal("queueing a taken message id succeeded")
+		}
+		if wait, err := db.StartCode(ctx, "register:b", codeHash("4"), time.Minute, time.Minute); err != nil || wait != 0 {
+			t.Fatalf("after a failed queueing the code was started anyway: wait %v, %v", wait, err)
 		}
 	})
 }

@@ -36,7 +36,7 @@ WHERE id = $1 AND lease = $2 AND state = 'pending'`
 	purgeOutbox = `DELETE FROM outbox WHERE state <> 'pending' AND completed_at < $1`
 )
 
-var _ delivery.Store = (*DB)(nil)
+var _ delivery.CodeStore = (*DB)(nil)
 
 // Enqueue stores r as pending, leased if r.Lease is set, and in the same transaction
 // marks every other pending record with r.Key superseded, completed at
@@ -44,26 +44,28 @@ var _ delivery.Store = (*DB)(nil)
 // or finished and not yet purged, is an error.
 func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 	const op = "outbox enqueue"
-	err := db.writeQueue(ctx, true, func(ctx context.Context, q querier) error {
-		_, err := q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
-		if err != nil {
-			return err
-		}
-		var lease, leaseUntil any // NULL unless handed to a worker at once
-		if r.Lease != "" {
-			lease, leaseUntil = r.Lease, millis(r.LeaseUntil)
-		}
-		_, err = q.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
-			millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route, lease, leaseUntil)
-		if db.dialect.isUniqueViolation(err) {
-			return fmt.Errorf("message id %q is taken", r.ID)
-		}
-		return err
-	})
+	err := db.writeQueue(ctx, true, func(ctx context.Context, q querier) error { return db.enqueueIn(ctx, q, r) })
 	if err != nil {
 		return wrap(op, err)
 	}
 	return nil
+}
+
+func (db *DB) enqueueIn(ctx context.Context, q querier, r delivery.Record) error {
+	_, err := q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
+	if err != nil {
+		return err
+	}
+	var lease, leaseUntil any // NULL unless handed to a worker at once
+	if r.Lease != "" {
+		lease, leaseUntil = r.Lease, millis(r.LeaseUntil)
+	}
+	_, err = q.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
+		millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route, lease, leaseUntil)
+	if db.dialect.isUniqueViolation(err) {
+		return fmt.Errorf("message id %q is taken", r.ID)
+	}
+	return err
 }
 
 // Claim leases up to n pending records due at now, oldest NextAt first, in
