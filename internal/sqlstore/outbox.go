@@ -20,6 +20,13 @@ const (
 lease_until = NULL, completed_at = $1, detail = $2 WHERE key = $3 AND state = 'pending'`
 	insertOutbox = `INSERT INTO outbox (id, key, payload, state, accepted_at, deadline, next_at, attempts, route, lease, lease_until)
 VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)`
+	// supersedeAndInsertOutbox is supersedeOutbox and insertOutbox in one
+	// statement, for PostgreSQL, where a data-modifying WITH makes them one
+	// round trip instead of four with BEGIN and COMMIT. The UPDATE and the
+	// INSERT see one snapshot, so the new record supersedes only older ones.
+	supersedeAndInsertOutbox = `WITH superseded AS (UPDATE outbox SET state = 'superseded', payload = NULL,
+lease = NULL, lease_until = NULL, completed_at = $4, detail = $11 WHERE key = $2 AND state = 'pending')
+` + insertOutbox
 	// claimOutbox is completed by the dialect's skipLocked and claimOutboxEnd.
 	claimOutbox = `UPDATE outbox SET lease = $1, lease_until = $2, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $3
@@ -44,7 +51,9 @@ var _ delivery.CodeStore = (*DB)(nil)
 // or finished and not yet purged, is an error.
 func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 	const op = "outbox enqueue"
-	err := db.writeQueue(ctx, true, func(ctx context.Context, q querier) error { return db.enqueueIn(ctx, q, r) })
+	// SQLite's writer makes the two statements one transaction; PostgreSQL
+	// runs them as one statement.
+	err := db.writeQueue(ctx, false, func(ctx context.Context, q querier) error { return db.enqueueIn(ctx, q, r) })
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -52,16 +61,21 @@ func (db *DB) Enqueue(ctx context.Context, r delivery.Record) error {
 }
 
 func (db *DB) enqueueIn(ctx context.Context, q querier, r delivery.Record) error {
-	_, err := q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
-	if err != nil {
-		return err
-	}
 	var lease, leaseUntil any // NULL unless handed to a worker at once
 	if r.Lease != "" {
 		lease, leaseUntil = r.Lease, millis(r.LeaseUntil)
 	}
-	_, err = q.ExecContext(ctx, insertOutbox, r.ID, r.Key, r.Payload,
-		millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt), r.Attempts, r.Route, lease, leaseUntil)
+	args := []any{r.ID, r.Key, r.Payload, millis(r.AcceptedAt), millis(r.Deadline), millis(r.NextAt),
+		r.Attempts, r.Route, lease, leaseUntil}
+	var err error
+	if db.writer == nil {
+		_, err = q.ExecContext(ctx, supersedeAndInsertOutbox, append(args, "superseded by "+r.ID)...)
+	} else {
+		_, err = q.ExecContext(ctx, supersedeOutbox, millis(r.AcceptedAt), "superseded by "+r.ID, r.Key)
+		if err == nil {
+			_, err = q.ExecContext(ctx, insertOutbox, args...)
+		}
+	}
 	if db.dialect.isUniqueViolation(err) {
 		return fmt.Errorf("message id %q is taken", r.ID)
 	}
