@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,21 +59,12 @@ func waitReady(t *testing.T, base string) {
 	t.Fatalf("not ready 20 s after the dependency came back: %d %s", code, body)
 }
 
-var goroutinesLine = regexp.MustCompile(`(?m)^go_goroutines (\d+)`)
-
 func goroutines(t *testing.T, base string) int {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := goroutinesLine.FindSubmatch(b)
-	if m == nil {
+	n := metric(t, base, "go_goroutines")
+	if n == 0 {
 		t.Fatal("no go_goroutines in /metrics")
 	}
-	n, _ := strconv.Atoi(string(m[1]))
 	return n
 }
 

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,3 +108,30 @@ func (in *instance) smsCode(t *testing.T, phone string) string {
 }
 
 func sleepBriefly() { time.Sleep(10 * time.Millisecond) }
+
+// metric reads base's /metrics and sums the samples of name whose labels
+// contain every one of labels; 0 when there is none.
+func metric(t *testing.T, base, name string, labels ...string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sum := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if f := strings.Fields(line); ok {
+			n, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += int(n)
+		}
+	}
+	return sum
+}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,32 +36,6 @@ func runLoad(t *testing.T, env map[string]string, args ...string) (string, error
 	var out, errOut syncBuffer
 	err := run(t.Context(), append([]string{"load"}, args...), func(k string) string { return env[k] }, &out, &errOut)
 	return out.String() + errOut.String(), err
-}
-
-// metric sums the samples of name whose labels contain every one of labels.
-func metric(t *testing.T, base, name string, labels ...string) int {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	sum := 0
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if f := strings.Fields(line); ok {
-			n, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			sum += int(n)
-		}
-	}
-	return sum
 }
 
 var flowsLine = regexp.MustCompile(`(\d+) flows, [\d.]+ flows/s, (\d+) errors`)
