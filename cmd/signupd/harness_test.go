@@ -38,6 +38,7 @@ type instance struct {
 	stdout, stderr *syncBuffer
 	stop           func() error
 	kill           func() // SIGKILL, for processes only
+	pid            int    // for processes only
 }
 
 // testAnswer is the fixed captcha answer the test instances use.

@@ -13,11 +13,12 @@ import (
 )
 
 // asMain makes the test binary run as signupd itself, so that tests can start
-// real signupd processes without building another binary.
+// real signupd processes without building another binary. A service run in
+// the test process starts its hash process from the test binary too.
 const asMain = "SIGNUPD_TEST_RUN_AS_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asMain) == "1" {
+	if os.Getenv(asMain) == "1" || len(os.Args) == 2 && os.Args[1] == "hash-worker" {
 		main()
 		os.Exit(0)
 	}
@@ -39,6 +40,7 @@ func startProcess(t *testing.T, env map[string]string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	in.pid = cmd.Process.Pid
 	exited := make(chan struct{}) // closed when the process has ended
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()

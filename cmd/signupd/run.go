@@ -15,12 +15,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/signupd/signupd/internal/account"
 	"github.com/signupd/signupd/internal/captcha"
 	"github.com/signupd/signupd/internal/config"
 	"github.com/signupd/signupd/internal/delivery"
+	"github.com/signupd/signupd/internal/hashworker"
 	"github.com/signupd/signupd/internal/memstore"
 	"github.com/signupd/signupd/internal/metrics"
 	"github.com/signupd/signupd/internal/redisstore"
@@ -32,8 +34,14 @@ import (
 
 // run is the whole program: it serves until ctx ends, then shuts down
 // gracefully; with the argument "migrate" it migrates the database and
-// exits, with "load" it drives another signupd (see load.go). SMS of the console provider go to stdout, logs to stderr.
+// exits, with "load" it drives another signupd (see load.go), and with
+// "hash-worker" it is the child process that computes password hashes
+// (package hashworker). SMS of the console provider go to stdout, logs to
+// stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "hash-worker" {
+		return hashworker.ServeStdio()
+	}
 	if len(args) > 0 && args[0] == "migrate" {
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	}
@@ -104,6 +112,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	opts.SessionIdleTimeout, opts.SessionMaxAge = cfg.SessionIdle, cfg.SessionMaxAge
 	opts.Argon2.MemoryKiB, opts.Argon2.Time = uint32(cfg.Argon2MemoryKiB), uint32(cfg.Argon2Time)
 	opts.HashConcurrency = cfg.HashConcurrency
+	var keys account.KeyDeriver
+	if cfg.HashProcess {
+		hashes, err := hashProcess(logger, stderr)
+		if err != nil {
+			return err
+		}
+		defer hashes.Close()
+		keys = hashes
+	}
 	m := metrics.New()
 	router, checker, err := newRouter(cfg, stdout)
 	if err != nil {
@@ -121,6 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc := account.NewService(account.Deps{
 		Users: db, Sessions: db, Captchas: kv, Codes: codes, Failures: kv, Quotas: kv, Budgets: kv, Events: kv,
 		Outbox:     outbox,
+		Keys:       keys,
 		CodeOutbox: codeOutbox,
 		Checker:    checker,
 		Secret:     deriveKey(secret, "sms code"),
@@ -337,4 +355,18 @@ func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
 	go srv.Serve(ln)
 	logger.Info("serving profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return func() { srv.Close() }, nil
+}
+
+// hashProcess computes password hashes in a child process: this binary run
+// as "hash-worker", its errors on stderr.
+func hashProcess(logger *slog.Logger, stderr io.Writer) (*hashworker.Client, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\nSIGNUP_HASH_PROCESS: cannot find this program to start it as the hash process: %w", err)
+	}
+	return hashworker.NewClient(func() *exec.Cmd {
+		cmd := exec.Command(exe, "hash-worker")
+		cmd.Stderr = stderr
+		return cmd
+	}, logger), nil
 }

@@ -82,7 +82,7 @@ func TestBackoffDelay(t *testing.T) {
 }
 
 func TestPasswordHash(t *testing.T) {
-	h := newHasher(DefaultArgon2, 1, time.Second)
+	h := newHasher(DefaultArgon2, 1, time.Second, nil)
 	enc := h.hash("correct horse")
 	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q is not argon2id with OWASP parameters in PHC form", enc)
@@ -113,7 +113,7 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestHasherSheds(t *testing.T) {
-	h := newHasher(DefaultArgon2, 1, 10*time.Millisecond)
+	h := newHasher(DefaultArgon2, 1, 10*time.Millisecond, nil)
 	if err := h.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -43,10 +43,28 @@ type hasher struct {
 	params  Argon2Params
 	slots   chan struct{}
 	maxWait time.Duration
+	keys    KeyDeriver
 }
 
-func newHasher(p Argon2Params, concurrency int, maxWait time.Duration) *hasher {
-	return &hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait}
+// KeyDeriver computes argon2id keys, with argon2.IDKey's arguments. Where
+// it runs is its choice: package hashworker runs it in a process of low CPU
+// priority.
+type KeyDeriver interface {
+	IDKey(password, salt []byte, time, memoryKiB uint32, threads uint8, keyLen uint32) []byte
+}
+
+// inProcess derives keys in this process.
+type inProcess struct{}
+
+func (inProcess) IDKey(password, salt []byte, time, memoryKiB uint32, threads uint8, keyLen uint32) []byte {
+	return argon2.IDKey(password, salt, time, memoryKiB, threads, keyLen)
+}
+
+func newHasher(p Argon2Params, concurrency int, maxWait time.Duration, keys KeyDeriver) *hasher {
+	if keys == nil {
+		keys = inProcess{}
+	}
+	return &hasher{params: p, slots: make(chan struct{}, concurrency), maxWait: maxWait, keys: keys}
 }
 
 func (h *hasher) acquire(ctx context.Context) error {
@@ -82,7 +100,7 @@ func (h *hasher) hash(pw string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	p := h.params
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	key := h.keys.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, 32)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
@@ -96,7 +114,7 @@ func (h *hasher) verify(pw, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(norm.NFKC.String(pw)), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got := h.keys.IDKey([]byte(norm.NFKC.String(pw)), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

@@ -90,6 +90,8 @@ type Deps struct {
 	Budgets  BudgetStore
 	Events   EventCounter // for the fraud signal; nil turns it off
 	Outbox   Outbox
+	// Keys computes the password hashes; nil means in this process.
+	Keys KeyDeriver
 	// CodeOutbox, when set, starts codes and queues their messages in one
 	// transaction, in place of Codes.StartCode and Outbox.Enqueue.
 	CodeOutbox CodeOutbox
@@ -130,7 +132,7 @@ func NewService(d Deps, o Options) *Service {
 		}
 		o.Texts = texts
 	}
-	h := newHasher(o.Argon2, o.HashConcurrency, o.HashMaxWait)
+	h := newHasher(o.Argon2, o.HashConcurrency, o.HashMaxWait, d.Keys)
 	return &Service{Deps: d, opts: o, hasher: h, dummyHash: h.hash("dummy password for unknown numbers")}
 }
 

@@ -49,6 +49,7 @@ type Config struct {
 	Argon2MemoryKiB  int
 	Argon2Time       int
 	HashConcurrency  int
+	HashProcess      bool
 	ShutdownTimeout  time.Duration
 	LimitNumberHour  int
 	LimitNumberDay   int
@@ -110,7 +111,8 @@ func settings() []setting {
 		{"SIGNUP_SESSION_MAX_AGE", "session-max-age", "720h", "a session ends this long after login, used or not", dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })},
 		{"SIGNUP_ARGON2_MEMORY_KIB", "argon2-memory-kib", "19456", "argon2id memory per hash (KiB; OWASP minimum 19456)", integer(func(c *Config) *int { return &c.Argon2MemoryKiB })},
 		{"SIGNUP_ARGON2_TIME", "argon2-time", "2", "argon2id passes (OWASP minimum 2)", integer(func(c *Config) *int { return &c.Argon2Time })},
-		{"SIGNUP_HASH_CONCURRENCY", "hash-concurrency", strconv.Itoa(defaultHashConcurrency()), "password hashes computed at once (default: half the CPUs, so that a flood of logins leaves the other half to captchas and sends)", integer(func(c *Config) *int { return &c.HashConcurrency })},
+		{"SIGNUP_HASH_CONCURRENCY", "hash-concurrency", strconv.Itoa(runtime.GOMAXPROCS(0)), "password hashes computed at once (default: one per CPU)", integer(func(c *Config) *int { return &c.HashConcurrency })},
+		{"SIGNUP_HASH_PROCESS", "hash-process", "true", "compute password hashes in a child process at the lowest CPU priority, so that a flood of logins cannot slow captchas and sends; false hashes in the service's process (then set SIGNUP_HASH_CONCURRENCY to half the CPUs)", boolean(func(c *Config) *bool { return &c.HashProcess })},
 		{"SIGNUP_LIMIT_NUMBER_PER_HOUR", "limit-number-per-hour", "5", "codes one number may get in any hour", integer(func(c *Config) *int { return &c.LimitNumberHour })},
 		{"SIGNUP_LIMIT_NUMBER_PER_DAY", "limit-number-per-day", "10", "codes one number may get in any 24 hours", integer(func(c *Config) *int { return &c.LimitNumberDay })},
 		{"SIGNUP_LIMIT_IP_PER_HOUR", "limit-ip-per-hour", "10", "codes one client IP may ask for in any hour", integer(func(c *Config) *int { return &c.LimitIPHour })},
@@ -132,14 +134,6 @@ func settings() []setting {
 		{"SIGNUP_SMS_MAX_PER_MINUTE", "sms-max-per-minute", "600", "codes the whole service sends in any minute; beyond it sends pause with an alert", integer(func(c *Config) *int { return &c.SMSMaxPerMinute })},
 		{"SIGNUP_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "grace period for in-flight requests at SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	}
-}
-
-// defaultHashConcurrency is half the CPUs, at least one. A hash holds a CPU
-// for tens of milliseconds; with every CPU hashing, a flood of logins made
-// captchas wait: on 2 CPUs their p99 went from 9 ms to 37 ms (README,
-// Performance).
-func defaultHashConcurrency() int {
-	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
 func str(field func(*Config) *string) func(*Config, string) error {
