@@ -18,8 +18,20 @@ import (
 func newRouter(cfg config.Config, stdout io.Writer) (*delivery.Router, account.CodeChecker, error) {
 	built := map[string]delivery.Named{}
 	var checker account.CodeChecker
+	// Every worker may send to the same provider at once: with the default
+	// two idle connections per host, the others dialled (and shook hands
+	// with TLS) anew for each message.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = cfg.SMSWorkers
+	client := func() *http.Client {
+		return &http.Client{
+			Transport:     transport,
+			Timeout:       cfg.SMSTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
 	for _, name := range cfg.UsedSMSProviders() {
-		p, err := newProvider(name, cfg.SMS[name], cfg.SMSTimeout, stdout)
+		p, err := newProvider(name, cfg.SMS[name], cfg.SMSTimeout, client(), stdout)
 		if err != nil {
 			return nil, nil, fmt.Errorf("SMS provider %s: %w", name, err)
 		}
@@ -50,11 +62,7 @@ func templates(s map[string]string) map[string]string {
 	}
 }
 
-func newProvider(name string, s map[string]string, timeout time.Duration, stdout io.Writer) (delivery.Provider, error) {
-	client := &http.Client{
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+func newProvider(name string, s map[string]string, timeout time.Duration, client *http.Client, stdout io.Writer) (delivery.Provider, error) {
 	switch name {
 	case "console":
 		return sms.NewConsole(stdout), nil

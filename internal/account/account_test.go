@@ -2,9 +2,14 @@ package account
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestParsePhone(t *testing.T) {
@@ -176,9 +181,20 @@ func TestTextsRefuseUnsafeTemplates(t *testing.T) {
 }
 
 func TestCallingCode(t *testing.T) {
-	for p, want := range map[Phone]string{"+8613812345678": "86", "+12015550123": "1", "+85251234567": "852", "+447400123456": "44", "junk": ""} {
+	for p, want := range map[Phone]string{"+8613812345678": "86", "+12015550123": "1", "+85251234567": "852", "+447400123456": "44", "junk": "", "+": ""} {
 		if got := p.CallingCode(); got != want {
 			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+	// Every region's example mobile number agrees with the parser.
+	for _, region := range slices.Sorted(maps.Keys(phonenumbers.GetSupportedRegions())) {
+		num := phonenumbers.GetExampleNumberForType(region, phonenumbers.MOBILE)
+		if num == nil {
+			continue
+		}
+		p := Phone(phonenumbers.Format(num, phonenumbers.E164))
+		if got, want := p.CallingCode(), strconv.Itoa(int(num.GetCountryCode())); got != want {
+			t.Errorf("%s (%s): %q, want %q", p, region, got, want)
 		}
 	}
 }
