@@ -58,34 +58,33 @@ func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string, 
 	b := make([]byte, 12)
 	rand.Read(b)
 	id := hex.EncodeToString(b)
-	var taken []string
-	refund = func() {
-		for _, key := range taken {
-			if err := s.Quotas.Refund(context.WithoutCancel(ctx), key, id); err != nil {
+	var quotas []quota
+	var takes []QuotaTake
+	for _, q := range s.sendQuotas(phone, clientIP, tighten) {
+		if len(q.windows) > 0 {
+			quotas = append(quotas, q)
+			takes = append(takes, QuotaTake{Key: q.key, Windows: q.windows})
+		}
+	}
+	refused, wait, err := s.Quotas.TakeAll(ctx, id, takes)
+	if err != nil {
+		return nil, storeError(KindQuotaStore, "take send quota", err)
+	}
+	if refused >= 0 {
+		q := quotas[refused]
+		s.Observer.LimitHit(q.metric)
+		if q.refusal == KindSendsPaused {
+			s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", wait)
+		}
+		return nil, &Error{Kind: q.refusal, Wait: wait}
+	}
+	return func() {
+		for _, t := range takes {
+			if err := s.Quotas.Refund(context.WithoutCancel(ctx), t.Key, id); err != nil {
 				s.Logger.ErrorContext(ctx, "refund send quota", "err", err)
 			}
 		}
-	}
-	for _, q := range s.sendQuotas(phone, clientIP, tighten) {
-		if len(q.windows) == 0 {
-			continue
-		}
-		wait, err := s.Quotas.Take(ctx, q.key, id, q.windows)
-		if err != nil {
-			refund()
-			return nil, storeError(KindQuotaStore, "take send quota", err)
-		}
-		if wait > 0 {
-			refund()
-			s.Observer.LimitHit(q.metric)
-			if q.refusal == KindSendsPaused {
-				s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", wait)
-			}
-			return nil, &Error{Kind: q.refusal, Wait: wait}
-		}
-		taken = append(taken, q.key)
-	}
-	return refund, nil
+	}, nil
 }
 
 // clientPrefix is the network of clientIP with v4Bits or v6Bits of prefix.

@@ -163,6 +163,12 @@ type Window struct {
 	Period time.Duration
 }
 
+// QuotaTake is one quota of a QuotaStore.TakeAll.
+type QuotaTake struct {
+	Key     string
+	Windows []Window
+}
+
 // QuotaStore counts events in sliding windows (a log of event times, not
 // fixed buckets, so no burst fits at a bucket boundary).
 type QuotaStore interface {
@@ -174,6 +180,13 @@ type QuotaStore interface {
 	// (none, a Period <= 0, a negative Limit) are an error, never "no
 	// limit"; a Limit of 0 refuses for a Period.
 	Take(ctx context.Context, key, id string, windows []Window) (wait time.Duration, err error)
+	// TakeAll takes the event id from every quota in takes, or from none:
+	// when one refuses, those that took it are refunded before TakeAll
+	// returns the index in takes of the first that refused and its wait.
+	// When all took it, refused is -1. A store may take from the quotas
+	// at once (Redis: one round trip), so one that refuses does not stop
+	// the others from holding the event for that moment.
+	TakeAll(ctx context.Context, id string, takes []QuotaTake) (refused int, wait time.Duration, err error)
 	// Refund removes the event id from key: a take that a later limit
 	// refused must not count.
 	Refund(ctx context.Context, key, id string) error

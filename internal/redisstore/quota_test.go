@@ -92,3 +92,27 @@ func TestTakeAcrossInstances(t *testing.T) {
 		t.Fatalf("%d takes succeeded across 3 instances, want exactly 10", n)
 	}
 }
+
+// TestTakeAllAfterScriptFlush: a Redis that lost its scripts (a restart, a
+// SCRIPT FLUSH) still takes, once per event.
+func TestTakeAllAfterScriptFlush(t *testing.T) {
+	t.Parallel()
+	srv := testserver.SharedRedis(t)
+	s := open(t, srv.URL(), prefix())
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { raw.Close() })
+	w := []account.Window{{Limit: 1, Period: time.Hour}}
+	takes := []account.QuotaTake{{Key: "flush-a", Windows: w}, {Key: "flush-b", Windows: w}}
+	for _, id := range []string{"first", "second"} {
+		if err := raw.ScriptFlush(t.Context()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		refused, _, err := s.TakeAll(t.Context(), id, takes)
+		if err != nil {
+			t.Fatalf("take all %s after SCRIPT FLUSH: %v", id, err)
+		}
+		if want := map[string]int{"first": -1, "second": 0}[id]; refused != want {
+			t.Fatalf("take all %s after SCRIPT FLUSH: refused %d, want %d", id, refused, want)
+		}
+	}
+}

@@ -30,6 +30,8 @@ func TestQuotaStore(t *testing.T, open func(t *testing.T) account.QuotaStore) {
 	t.Run("quota bad windows", func(t *testing.T) { t.Parallel(); testQuotaBadWindows(t, open(t)) })
 	t.Run("quota expiry", func(t *testing.T) { t.Parallel(); testQuotaExpiry(t, open(t)) })
 	t.Run("quota slots taken once under contention", func(t *testing.T) { t.Parallel(); testQuotaRace(t, open(t)) })
+	t.Run("quotas taken all or none", func(t *testing.T) { t.Parallel(); testTakeAll(t, open(t)) })
+	t.Run("quotas taken all or none under contention", func(t *testing.T) { t.Parallel(); testTakeAllRace(t, open(t)) })
 }
 
 // taken is one Take's answer and the wall-clock span the call ran in.
@@ -319,4 +321,68 @@ func testQuotaRace(t *testing.T, s account.QuotaStore) {
 		t.Fatalf("%d takes succeeded, want exactly 10", wins)
 	}
 	mustRefuse(t, s, "race", "late", w)
+}
+
+func takeAll(t *testing.T, s account.QuotaStore, id string, takes ...account.QuotaTake) (int, time.Duration) {
+	t.Helper()
+	refused, wait, err := s.TakeAll(ctx, id, takes)
+	if err != nil {
+		t.Fatalf("take all %s: %v", id, err)
+	}
+	return refused, wait
+}
+
+func testTakeAll(t *testing.T, s account.QuotaStore) {
+	one := []account.Window{{Limit: 1, Period: time.Hour}}
+	a, b, c := account.QuotaTake{Key: "all-a", Windows: one}, account.QuotaTake{Key: "all-b", Windows: one}, account.QuotaTake{Key: "all-c", Windows: one}
+	if refused, wait := takeAll(t, s, "e1", a, b); refused != -1 || wait != 0 {
+		t.Fatalf("take all from free quotas: refused %d, wait %v", refused, wait)
+	}
+	// b is full: the first refusal is reported and c, which took, gives it back.
+	refused, wait := takeAll(t, s, "e2", c, b, a)
+	if refused != 1 || wait <= 0 || wait > time.Hour {
+		t.Fatalf("take all with b and a full: refused %d, wait %v; want 1 and up to an hour", refused, wait)
+	}
+	mustTake(t, s, "all-c", "e3", one)
+	// Taken together, refunded one by one.
+	refund(t, s, "all-a", "e1")
+	refund(t, s, "all-b", "e1")
+	if refused, _ := takeAll(t, s, "e4", a, b); refused != -1 {
+		t.Fatalf("take all after refunds: refused %d", refused)
+	}
+	// A bad window anywhere is an error, and nothing stays taken.
+	d := account.QuotaTake{Key: "all-d", Windows: one}
+	bad := account.QuotaTake{Key: "all-bad", Windows: []account.Window{{Limit: 1, Period: 0}}}
+	if _, _, err := s.TakeAll(ctx, "e5", []account.QuotaTake{d, bad}); err == nil {
+		t.Fatal("take all with a bad window: no error")
+	}
+	mustTake(t, s, "all-d", "e6", one)
+}
+
+func testTakeAllRace(t *testing.T, s account.QuotaStore) {
+	const n, limit = 30, 5
+	shared := account.QuotaTake{Key: "all-shared", Windows: []account.Window{{Limit: limit, Period: time.Hour}}}
+	refusedAt := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			own := account.QuotaTake{Key: fmt.Sprintf("all-own-%d", i), Windows: []account.Window{{Limit: 1, Period: time.Hour}}}
+			refusedAt[i], _ = takeAll(t, s, fmt.Sprintf("r%d", i), own, shared)
+		})
+	}
+	wg.Wait()
+	took := 0
+	for i, refused := range refusedAt {
+		switch refused {
+		case -1:
+			took++
+		case 1: // the shared quota refused: the event left the caller's own quota
+			mustTake(t, s, fmt.Sprintf("all-own-%d", i), "again", []account.Window{{Limit: 1, Period: time.Hour}})
+		default:
+			t.Fatalf("take all %d: refused at %d", i, refused)
+		}
+	}
+	if took != limit {
+		t.Fatalf("%d of %d concurrent takes passed a limit of %d", took, n, limit)
+	}
 }
