@@ -35,16 +35,12 @@ func (s *Service) fraudAlert(ctx context.Context, code string) bool {
 		return false
 	}
 	sendsKey, verifiedKey := s.fraudKeys(code)
-	sends, err := s.Events.Events(ctx, sendsKey, f.Window)
+	counts, err := s.Events.Events(ctx, f.Window, sendsKey, verifiedKey)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "read fraud signal", "err", err)
 		return false
 	}
-	verified, err := s.Events.Events(ctx, verifiedKey, f.Window)
-	if err != nil {
-		s.Logger.ErrorContext(ctx, "read fraud signal", "err", err)
-		return false
-	}
+	sends, verified := counts[0], counts[1]
 	ratio := 1.0
 	if sends > 0 {
 		ratio = float64(verified) / float64(sends)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -38,8 +39,14 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if err := s.checkCaptcha(ctx, r.CaptchaID, r.CaptchaAnswer); err != nil {
 		return err
 	}
+	// The user and the fraud signal are in different stores: read both at once.
+	var alert bool
+	var wg sync.WaitGroup
+	wg.Go(func() { alert = s.fraudAlert(ctx, phone.CallingCode()) })
 	registered := true
-	if _, err := s.Users.UserByPhone(ctx, phone); errors.Is(err, ErrNotFound) {
+	_, err = s.Users.UserByPhone(ctx, phone)
+	wg.Wait()
+	if errors.Is(err, ErrNotFound) {
 		registered = false
 	} else if err != nil {
 		return storeError(KindUserStore, "look up user", err)
@@ -52,7 +59,6 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if s.Checker != nil && !registered {
 		code, hash = "", s.approvedMarker(PurposeRegister, phone)
 	}
-	alert := s.fraudAlert(ctx, phone.CallingCode())
 	refundQuotas, err := s.takeQuotas(ctx, phone, r.ClientIP, alert && s.opts.Fraud.Tighten)
 	if err != nil {
 		return err

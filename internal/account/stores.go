@@ -208,6 +208,7 @@ type EventCounter interface {
 	// CountEvent records the event id for key and returns how many events
 	// key has in the last period, this one included.
 	CountEvent(ctx context.Context, key, id string, period time.Duration) (int, error)
-	// Events returns how many events key has in the last period.
-	Events(ctx context.Context, key string, period time.Duration) (int, error)
+	// Events returns how many events each of keys has in the last period,
+	// in one round trip where the store has them.
+	Events(ctx context.Context, period time.Duration, keys ...string) ([]int, error)
 }

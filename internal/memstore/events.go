@@ -20,16 +20,18 @@ func (s *Store) CountEvent(_ context.Context, key, _ string, period time.Duratio
 }
 
 // Events implements account.EventCounter.
-func (s *Store) Events(_ context.Context, key string, period time.Duration) (int, error) {
-	n := 0
-	s.with("events:"+key, func(e *entry, now time.Time) *entry {
-		if e != nil {
-			e.times = trimBefore(e.times, now.Add(-period))
-			n = len(e.times)
-		}
-		return e
-	})
-	return n, nil
+func (s *Store) Events(_ context.Context, period time.Duration, keys ...string) ([]int, error) {
+	counts := make([]int, len(keys))
+	for i, key := range keys {
+		s.with("events:"+key, func(e *entry, now time.Time) *entry {
+			if e != nil {
+				e.times = trimBefore(e.times, now.Add(-period))
+				counts[i] = len(e.times)
+			}
+			return e
+		})
+	}
+	return counts, nil
 }
 
 // trimBefore drops the times before t from a slice in time order.

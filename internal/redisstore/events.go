@@ -37,15 +37,35 @@ func (s *Store) CountEvent(ctx context.Context, key, id string, period time.Dura
 	return n, nil
 }
 
-// Events implements account.EventCounter.
-func (s *Store) Events(ctx context.Context, key string, period time.Duration) (int, error) {
+// Events implements account.EventCounter, reading every key in one
+// pipeline (in a Cluster, one per node, at once).
+func (s *Store) Events(ctx context.Context, period time.Duration, keys ...string) ([]int, error) {
 	px, err := ms(period)
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: events: %w", err)
+		return nil, fmt.Errorf("redisstore: events: %w", err)
 	}
-	n, err := events.Run(ctx, s.client, []string{s.key("events", key)}, px).Int()
+	run := func(script func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) ([]*redis.Cmd, error) {
+		cmds := make([]*redis.Cmd, len(keys))
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, key := range keys {
+				cmds[i] = script(ctx, p, []string{s.key("events", key)}, px)
+			}
+			return nil
+		})
+		return cmds, err
+	}
+	cmds, err := run(events.EvalSha)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // a Redis that lost its scripts
+		cmds, err = run(events.Eval)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: events: %w", err)
+		return nil, fmt.Errorf("redisstore: events: %w", err)
 	}
-	return n, nil
+	counts := make([]int, len(keys))
+	for i, cmd := range cmds {
+		if counts[i], err = cmd.Int(); err != nil {
+			return nil, fmt.Errorf("redisstore: events: %w", err)
+		}
+	}
+	return counts, nil
 }

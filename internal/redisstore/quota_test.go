@@ -93,9 +93,9 @@ func TestTakeAcrossInstances(t *testing.T) {
 	}
 }
 
-// TestTakeAllAfterScriptFlush: a Redis that lost its scripts (a restart, a
-// SCRIPT FLUSH) still takes, once per event.
-func TestTakeAllAfterScriptFlush(t *testing.T) {
+// TestPipelinesAfterScriptFlush: a Redis that lost its scripts (a restart,
+// a SCRIPT FLUSH) still takes, once per event, and counts events.
+func TestPipelinesAfterScriptFlush(t *testing.T) {
 	t.Parallel()
 	srv := testserver.SharedRedis(t)
 	s := open(t, srv.URL(), prefix())
@@ -114,5 +114,17 @@ func TestTakeAllAfterScriptFlush(t *testing.T) {
 		if want := map[string]int{"first": -1, "second": 0}[id]; refused != want {
 			t.Fatalf("take all %s after SCRIPT FLUSH: refused %d, want %d", id, refused, want)
 		}
+	}
+	if err := raw.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CountEvent(t.Context(), "flush-events", "one", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Events(t.Context(), time.Minute, "flush-events", "flush-none"); err != nil || n[0] != 1 || n[1] != 0 {
+		t.Fatalf("events after SCRIPT FLUSH = %v, %v; want 1 and 0", n, err)
 	}
 }

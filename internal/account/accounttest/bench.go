@@ -168,8 +168,8 @@ func BenchmarkEventCounter(b *testing.B, open func(b *testing.B) account.EventCo
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if n, err := s.Events(b.Context(), key, benchFraudWin); err != nil || n != 100 {
-				b.Fatalf("events = %d, %v; want 100", n, err)
+			if n, err := s.Events(b.Context(), benchFraudWin, key, "fraud:verified:86"); err != nil || n[0] != 100 || n[1] != 0 {
+				b.Fatalf("events = %v, %v; want 100 and 0", n, err)
 			}
 		}
 	})
