@@ -26,6 +26,7 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs.StringVar(&cfg.Mode, "mode", loadgen.ModeFlow, "what a flow is: "+strings.Join(loadgen.Modes, ", "))
 	fs.IntVar(&cfg.Clients, "clients", 8, "concurrent clients")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long flows start")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "flows started per second in all, on a fixed schedule, each timed from when it was due (0: every client as fast as it can)")
 	fs.StringVar(&cfg.CaptchaAnswer, "captcha-answer", getenv("SIGNUP_TEST_CAPTCHA_ANSWER"), "the target's SIGNUP_TEST_CAPTCHA_ANSWER")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:9099", "where to receive the target's SMS (its SIGNUP_SMS_WEBHOOK_URL); secret from SIGNUP_SMS_WEBHOOK_SECRET")
 	fs.BoolVar(&cfg.SpreadClients, "spread", false, "give each flow its own X-Forwarded-For address in 10.0.0.0/8 (the target must trust this machine as a proxy)")

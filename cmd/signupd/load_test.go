@@ -93,3 +93,21 @@ func TestLoadReportsErrors(t *testing.T) {
 		t.Fatalf("want the wrong captchas counted as send errors and no flows:\n%s", out)
 	}
 }
+
+// A paced run starts flows on its schedule, never more, whatever the speed
+// of the target: 40/s for 1 s is at most 41 flows.
+func TestLoadRate(t *testing.T) {
+	in, webhook, env := loadTarget(t)
+	out, err := runLoad(t, env, "-target", in.URL, "-mode", "captcha", "-clients", "4", "-duration", "1s",
+		"-rate", "40", "-webhook-addr", webhook, "-captcha-answer", testAnswer)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	m := flowsLine.FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "4 clients at 40/s") {
+		t.Fatalf("no paced report:\n%s", out)
+	}
+	if flows, _ := strconv.Atoi(m[1]); flows < 5 || flows > 41 {
+		t.Fatalf("%d flows at 40/s for 1 s, want 5 to 41:\n%s", flows, out)
+	}
+}

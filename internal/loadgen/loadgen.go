@@ -49,6 +49,12 @@ type Config struct {
 	SpreadClients bool
 	Password      string        // password of the accounts made
 	CodeWait      time.Duration // how long a code may take to reach the webhook
+	// Rate, when positive, starts that many flows per second in all, on a
+	// fixed schedule, instead of each client starting its next flow as soon
+	// as the last ended: latency is then measured at a given load, and a
+	// flow's time counts from when it was due, so a slow target cannot
+	// hide its delays by slowing the clients down.
+	Rate float64
 }
 
 // Run drives the target until cfg.Duration has passed and returns what it
@@ -58,8 +64,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if !slices.Contains(Modes, cfg.Mode) {
 		return nil, fmt.Errorf("loadgen: unknown mode %q (want one of %v)", cfg.Mode, Modes)
 	}
-	if cfg.Clients < 1 || cfg.Duration <= 0 {
-		return nil, errors.New("loadgen: want at least 1 client and a positive duration")
+	if cfg.Clients < 1 || cfg.Duration <= 0 || cfg.Rate < 0 {
+		return nil, errors.New("loadgen: want at least 1 client, a positive duration and a rate of 0 or more")
 	}
 	if cfg.Password == "" {
 		cfg.Password = "load test horse 7"
@@ -102,13 +108,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
+	due := schedule(runCtx, cfg.Rate, cfg.Clients)
 	var wg sync.WaitGroup
 	for i := range cfg.Clients {
 		wg.Go(func() {
 			rec := g.report.recorder()
-			for runCtx.Err() == nil {
+			for t0 := range due {
 				var ok bool
-				t0 := time.Now()
 				switch cfg.Mode {
 				case ModeCaptcha:
 					ok = g.captchaFlow(ctx, rec)
@@ -132,6 +138,41 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		g.report.addErrors("webhook", g.inbox.stray())
 	}
 	return g.report, nil
+}
+
+// schedule yields the times flows are due until ctx ends: with a rate, one
+// every 1/rate seconds (late ones as soon as a client is free); without,
+// now, whenever one of the clients asks.
+func schedule(ctx context.Context, rate float64, clients int) <-chan time.Time {
+	due := make(chan time.Time, clients)
+	go func() {
+		defer close(due)
+		if rate <= 0 {
+			for {
+				select {
+				case due <- time.Now():
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		interval := time.Duration(float64(time.Second) / rate)
+		next := time.Now()
+		for {
+			select {
+			case <-time.After(time.Until(next)):
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case due <- next:
+			case <-ctx.Done():
+				return
+			}
+			next = next.Add(interval)
+		}
+	}()
+	return due
 }
 
 type generator struct {

@@ -14,6 +14,7 @@ import (
 type Report struct {
 	Mode     string
 	Clients  int
+	Rate     float64 // the flows per second asked for; 0 for as fast as the clients go
 	Elapsed  time.Duration
 	Steps    map[string]Latency // by step; "flow" is a whole flow
 	Errors   map[string]int     // "step: kind" -> count
@@ -36,7 +37,7 @@ func newReport(cfg Config) *Report {
 		ModeLogin:   {stepPage, stepLogin, stepSession},
 	}[cfg.Mode]
 	return &Report{
-		Mode: cfg.Mode, Clients: cfg.Clients,
+		Mode: cfg.Mode, Clients: cfg.Clients, Rate: cfg.Rate,
 		Steps: map[string]Latency{}, Errors: map[string]int{},
 		samples: map[string][]time.Duration{}, stepList: append(steps, stepFlow),
 	}
@@ -45,8 +46,8 @@ func newReport(cfg Config) *Report {
 // Flows is how many flows completed without an error.
 func (r *Report) Flows() int { return r.Steps[stepFlow].Count }
 
-// Rate is completed flows per second.
-func (r *Report) Rate() float64 {
+// FlowRate is completed flows per second.
+func (r *Report) FlowRate() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
@@ -127,8 +128,12 @@ func summarize(s []time.Duration) Latency {
 // Write prints the report as a table: the rate, each step's latencies, and
 // every error by kind.
 func (r *Report) Write(w io.Writer) {
-	fmt.Fprintf(w, "mode %s, %d clients, %.1fs: %d flows, %.1f flows/s, %d errors\n",
-		r.Mode, r.Clients, r.Elapsed.Seconds(), r.Flows(), r.Rate(), r.ErrorCount())
+	paced := ""
+	if r.Rate > 0 {
+		paced = fmt.Sprintf(" at %g/s", r.Rate)
+	}
+	fmt.Fprintf(w, "mode %s, %d clients%s, %.1fs: %d flows, %.1f flows/s, %d errors\n",
+		r.Mode, r.Clients, paced, r.Elapsed.Seconds(), r.Flows(), r.FlowRate(), r.ErrorCount())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tcount\tp50\tp90\tp99\tmax\t")
 	for _, step := range r.stepList {
