@@ -114,6 +114,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Go(func() {
 			rec := g.report.recorder()
 			for t0 := range due {
+				if t0.IsZero() {
+					t0 = time.Now()
+				}
 				var ok bool
 				switch cfg.Mode {
 				case ModeCaptcha:
@@ -142,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // schedule yields the times flows are due until ctx ends: with a rate, one
 // every 1/rate seconds (late ones as soon as a client is free); without,
-// now, whenever one of the clients asks.
+// the zero time, for "now", whenever one of the clients asks.
 func schedule(ctx context.Context, rate float64, clients int) <-chan time.Time {
 	due := make(chan time.Time, clients)
 	go func() {
@@ -150,7 +153,7 @@ func schedule(ctx context.Context, rate float64, clients int) <-chan time.Time {
 		if rate <= 0 {
 			for {
 				select {
-				case due <- time.Now():
+				case due <- time.Time{}:
 				case <-ctx.Done():
 					return
 				}
