@@ -1,9 +1,9 @@
 // Package hashworker computes argon2id keys in a child process that runs at
 // the lowest CPU priority. A password hash holds a CPU for tens of
 // milliseconds; in the service's own process a flood of logins would make
-// captchas and sends wait behind it. In a niced process the kernel runs the
-// hashes only on CPU time that requests leave over, so hashing can use every
-// CPU without slowing the rest.
+// captchas and sends wait behind it. With the child in the idle scheduling
+// class the kernel runs hashes only on CPU time that requests leave over,
+// so hashing can use every CPU without slowing the rest.
 package hashworker
 
 import (

@@ -7,43 +7,49 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
-// niceValues returns the nice value of every thread of process pid.
-func niceValues(t *testing.T, pid int) []int {
+// priority is a thread's nice value and scheduling policy.
+type priority struct{ nice, policy int }
+
+// priorities returns the priority of every thread of process pid.
+func priorities(t *testing.T, pid int) []priority {
 	t.Helper()
 	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
 	if err != nil || len(stats) == 0 {
 		t.Fatalf("threads of %d: %v", pid, err)
 	}
-	var nices []int
+	var ps []priority
 	for _, path := range stats {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // the thread ended
 		}
-		// After "pid (comm) ", nice is the 17th field.
+		// After "pid (comm) ", nice is the 17th field and policy the 39th.
 		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		n, err := strconv.Atoi(fields[16])
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+		nice, err1 := strconv.Atoi(fields[16])
+		policy, err2 := strconv.Atoi(fields[38])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", path, err1, err2)
 		}
-		nices = append(nices, n)
+		ps = append(ps, priority{nice, policy})
 	}
-	return nices
+	return ps
 }
 
 func TestChildRunsAtLowestPriority(t *testing.T) {
 	c := newTestClient(t, testCommand)
 	checkKey(t, c, 0)
-	for _, n := range niceValues(t, c.Pid()) {
-		if n != 19 {
-			t.Errorf("a thread of the hash process has nice %d, want 19", n)
+	for _, p := range priorities(t, c.Pid()) {
+		if p != (priority{19, unix.SCHED_IDLE}) {
+			t.Errorf("a thread of the hash process has nice %d and policy %d, want 19 and SCHED_IDLE", p.nice, p.policy)
 		}
 	}
-	for _, n := range niceValues(t, os.Getpid()) {
-		if n != 0 {
-			t.Errorf("a thread of the service has nice %d, want 0", n)
+	for _, p := range priorities(t, os.Getpid()) {
+		if p != (priority{0, unix.SCHED_NORMAL}) {
+			t.Errorf("a thread of the service has nice %d and policy %d, want 0 and SCHED_NORMAL", p.nice, p.policy)
 		}
 	}
 }
