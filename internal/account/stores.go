@@ -181,11 +181,11 @@ type QuotaStore interface {
 	// limit"; a Limit of 0 refuses for a Period.
 	Take(ctx context.Context, key, id string, windows []Window) (wait time.Duration, err error)
 	// TakeAll takes the event id from every quota in takes, or from none:
-	// when one refuses, those that took it are refunded before TakeAll
-	// returns the index in takes of the first that refused and its wait.
-	// When all took it, refused is -1. A store may take from the quotas
-	// at once (Redis: one round trip), so one that refuses does not stop
-	// the others from holding the event for that moment.
+	// it returns the index in takes of the first that refused and its
+	// wait, having refunded any it took, or -1 when all took it. No quota
+	// after a refusing one is ever taken from, even for a moment, so a
+	// flood refused by one quota (a number's) cannot crowd a later,
+	// shared one (the service's ceiling).
 	TakeAll(ctx context.Context, id string, takes []QuotaTake) (refused int, wait time.Duration, err error)
 	// Refund removes the event id from key: a take that a later limit
 	// refused must not count.

@@ -26,10 +26,10 @@
 // hash, attempts, void, code_expires, resend_at), <prefix>signup:fail:{key}
 // (a hash: count, last) and <prefix>signup:quota:{key} (a sorted set: event
 // ids scored by server time in microseconds). The braces make the caller's id the Redis Cluster
-// hash tag, and every script touches one key, so none spans slots. Calls
-// that touch several keys (a send's quota takes, the fraud signal's counts)
-// send their scripts as one pipeline: one round trip, or one per node, at
-// once, in a Cluster.
+// hash tag, and every script but one touches one key, so none spans slots.
+// The exception takes a send's quotas, all or none, in one script; on a
+// Cluster they are taken one by one instead. The fraud signal's counts go
+// out as one pipeline: one round trip, or one per node, at once.
 //
 // The client is go-redis v9, not rueidis. Measured here (Redis 7.0 on
 // loopback, two busy shared CPUs, 8 goroutines running the check-code script

@@ -72,66 +72,99 @@ func (s *Store) Take(ctx context.Context, key, id string, windows []account.Wind
 	return time.Duration(wait) * time.Millisecond, nil
 }
 
-// TakeAll implements account.QuotaStore: the takes go out in one pipeline,
-// one round trip (in a Cluster, one per node, at once), each the atomic
-// script of Take; those that took are refunded, in another, when one refused.
+// takeQuotas is takeQuota on several keys at once, all or none: KEYS the
+// quotas; ARGV the event id, then for each key its number of windows and
+// their limits and periods in ms. It checks every key in order before it
+// records anything, and returns {i, ms} for the first key i (from 1) that
+// refuses and the ms until it has room, or {0, 0} once the id is in every
+// key (a key that already holds it is not counted again).
+var takeQuotas = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local longest, held = {}, {}
+local a = 2
+for k = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  longest[k] = 0
+  for w = 1, n do
+    longest[k] = math.max(longest[k], tonumber(ARGV[a + 2 * w]))
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now - longest[k] * 1000)
+  held[k] = redis.call('ZSCORE', KEYS[k], ARGV[1])
+  if not held[k] then
+    local wait = 0
+    for w = 1, n do
+      local limit, period = tonumber(ARGV[a + 2 * w - 1]), tonumber(ARGV[a + 2 * w]) * 1000
+      if limit == 0 then
+        wait = math.max(wait, period)
+      else
+        local e = redis.call('ZRANGE', KEYS[k], limit - 1, limit - 1, 'REV', 'WITHSCORES')
+        if e[2] and tonumber(e[2]) + period > now then
+          wait = math.max(wait, tonumber(e[2]) + period - now)
+        end
+      end
+    end
+    if wait > 0 then
+      return {k, math.ceil(wait / 1000)}
+    end
+  end
+  a = a + 1 + 2 * n
+end
+for k = 1, #KEYS do
+  if not held[k] then
+    redis.call('ZADD', KEYS[k], now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[k], longest[k])
+  end
+end
+return {0, 0}
+`)
+
+// TakeAll implements account.QuotaStore. On one Redis (or a Sentinel's
+// master) it is one script over every key, so the check of all quotas and
+// the record are one atomic step and one round trip, and a quota that
+// refuses leaves the others untouched. A Cluster keeps the keys in
+// different slots, which no script may span: there the quotas are taken in
+// order, one round trip each, and those taken are refunded after a refusal.
 func (s *Store) TakeAll(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
-	keys, args := make([]string, len(takes)), make([][]any, len(takes))
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		return s.takeInOrder(ctx, id, takes)
+	}
+	keys, args := make([]string, len(takes)), []any{id}
 	for i, t := range takes {
 		a, err := quotaArgs(id, t.Windows)
 		if err != nil {
 			return 0, 0, fmt.Errorf("redisstore: take: %w", err)
 		}
-		keys[i], args[i] = s.key("quota", t.Key), a
+		keys[i] = s.key("quota", t.Key)
+		args = append(append(args, len(t.Windows)), a[1:]...)
 	}
-	run := func(script func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd) ([]*redis.Cmd, error) {
-		cmds := make([]*redis.Cmd, len(keys))
-		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, key := range keys {
-				cmds[i] = script(ctx, p, []string{key}, args[i]...)
-			}
-			return nil
-		})
-		return cmds, err
-	}
-	cmds, err := run(takeQuota.EvalSha)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// A Redis that lost its scripts: send their text. Takes that ran
-		// find their id recorded and are not counted twice.
-		cmds, err = run(takeQuota.Eval)
-	}
-	refused, wait := -1, int64(0)
-	var took []string
-	for i, cmd := range cmds {
-		w, cmdErr := cmd.Int64()
-		switch {
-		case cmdErr != nil:
-			err = cmdErr
-		case w == 0:
-			took = append(took, keys[i])
-		case refused < 0:
-			refused, wait = i, w
-		}
-	}
-	if err == nil && refused < 0 {
-		return -1, 0, nil
-	}
-	if len(took) > 0 {
-		rctx := context.WithoutCancel(ctx)
-		_, rerr := s.client.Pipelined(rctx, func(p redis.Pipeliner) error {
-			for _, key := range took {
-				p.ZRem(rctx, key, id)
-			}
-			return nil
-		})
-		if err == nil {
-			err = rerr
-		}
-	}
+	res, err := takeQuotas.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("redisstore: take: %w", err)
 	}
-	return refused, time.Duration(wait) * time.Millisecond, nil
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("redisstore: take: unexpected reply %v", res)
+	}
+	return int(res[0]) - 1, time.Duration(res[1]) * time.Millisecond, nil
+}
+
+func (s *Store) takeInOrder(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
+	for i, t := range takes {
+		wait, err := s.Take(ctx, t.Key, id, t.Windows)
+		if err == nil && wait == 0 {
+			continue
+		}
+		for _, done := range takes[:i] {
+			if rerr := s.Refund(context.WithoutCancel(ctx), done.Key, id); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		return i, wait, nil
+	}
+	return -1, 0, nil
 }
 
 // Refund implements account.QuotaStore. Redis deletes the set with its last

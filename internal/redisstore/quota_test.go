@@ -93,9 +93,10 @@ func TestTakeAcrossInstances(t *testing.T) {
 	}
 }
 
-// TestPipelinesAfterScriptFlush: a Redis that lost its scripts (a restart,
-// a SCRIPT FLUSH) still takes, once per event, and counts events.
-func TestPipelinesAfterScriptFlush(t *testing.T) {
+// TestScriptsAfterFlush: a Redis that lost its scripts (a restart, a
+// SCRIPT FLUSH) still takes all quotas, once per event, and counts events
+// in a pipeline.
+func TestScriptsAfterFlush(t *testing.T) {
 	t.Parallel()
 	srv := testserver.SharedRedis(t)
 	s := open(t, srv.URL(), prefix())

@@ -32,6 +32,7 @@ func TestQuotaStore(t *testing.T, open func(t *testing.T) account.QuotaStore) {
 	t.Run("quota slots taken once under contention", func(t *testing.T) { t.Parallel(); testQuotaRace(t, open(t)) })
 	t.Run("quotas taken all or none", func(t *testing.T) { t.Parallel(); testTakeAll(t, open(t)) })
 	t.Run("quotas taken all or none under contention", func(t *testing.T) { t.Parallel(); testTakeAllRace(t, open(t)) })
+	t.Run("quotas after a refusing one untouched", func(t *testing.T) { t.Parallel(); testTakeAllOrder(t, open(t)) })
 }
 
 // taken is one Take's answer and the wall-clock span the call ran in.
@@ -384,5 +385,28 @@ func testTakeAllRace(t *testing.T, s account.QuotaStore) {
 	}
 	if took != limit {
 		t.Fatalf("%d of %d concurrent takes passed a limit of %d", took, n, limit)
+	}
+}
+
+// testTakeAllOrder: of many concurrent takes for one number, all but one are
+// refused by the number's quota, and none of them may reach the shared
+// quota after it: the one that passed the number's quota must find room
+// there.
+func testTakeAllOrder(t *testing.T, s account.QuotaStore) {
+	const n = 30
+	one := []account.Window{{Limit: 1, Period: time.Hour}}
+	number, shared := account.QuotaTake{Key: "order-number", Windows: one}, account.QuotaTake{Key: "order-shared", Windows: one}
+	refusedAt := make([]int, n)
+	parallel(n, func(i int) bool {
+		refusedAt[i], _ = takeAll(t, s, fmt.Sprintf("o%d", i), number, shared)
+		return true
+	})
+	counts := map[int]int{}
+	for _, r := range refusedAt {
+		counts[r]++
+	}
+	if counts[-1] != 1 || counts[0] != n-1 {
+		t.Fatalf("%d concurrent takes for one number: %d took, %d refused by the number's quota, %d by the shared one; want 1, %d, 0",
+			n, counts[-1], counts[0], counts[1], n-1)
 	}
 }
