@@ -20,64 +20,16 @@ import (
 // A take that go-redis retries after a lost reply finds its id already in
 // the set and reports 0 without counting it again: an id names one event.
 
-// takeQuota: KEYS[1] the quota; ARGV the event id, then a limit and a period
-// in ms for each window. Returns 0 when the id is recorded (now or already),
-// else the ms, rounded up, until every window has room. A window is full
-// while its limit-th newest event is inside it; one with limit 0 always is,
-// and says to wait its period. Numbers reach redis.call as Lua numbers, not
-// concatenated strings, which Lua would print with 14 digits only.
-var takeQuota = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local longest = 0
-for i = 3, #ARGV, 2 do
-  longest = math.max(longest, tonumber(ARGV[i]))
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest * 1000)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return 0
-end
-local wait = 0
-for i = 2, #ARGV, 2 do
-  local limit, period = tonumber(ARGV[i]), tonumber(ARGV[i + 1]) * 1000
-  if limit == 0 then
-    wait = math.max(wait, period)
-  else
-    local e = redis.call('ZRANGE', KEYS[1], limit - 1, limit - 1, 'REV', 'WITHSCORES')
-    if e[2] and tonumber(e[2]) + period > now then
-      wait = math.max(wait, tonumber(e[2]) + period - now)
-    end
-  end
-end
-if wait > 0 then
-  return math.ceil(wait / 1000)
-end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], longest)
-return 0
-`)
-
-// Take implements account.QuotaStore: trimming, the check of every window
-// and the record are one script on one key, so of concurrent takes on any
-// instances no more than the limits allow succeed.
-func (s *Store) Take(ctx context.Context, key, id string, windows []account.Window) (time.Duration, error) {
-	args, err := quotaArgs(id, windows)
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: take: %w", err)
-	}
-	wait, err := takeQuota.Run(ctx, s.client, []string{s.key("quota", key)}, args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: take: %w", err)
-	}
-	return time.Duration(wait) * time.Millisecond, nil
-}
-
-// takeQuotas is takeQuota on several keys at once, all or none: KEYS the
+// takeQuotas takes from one quota or several, all or none: KEYS the
 // quotas; ARGV the event id, then for each key its number of windows and
 // their limits and periods in ms. It checks every key in order before it
 // records anything, and returns {i, ms} for the first key i (from 1) that
-// refuses and the ms until it has room, or {0, 0} once the id is in every
-// key (a key that already holds it is not counted again).
+// refuses and the ms, rounded up, until every window of it has room, or
+// {0, 0} once the id is in every key (a key that already holds it is not
+// counted again). A window is full while its limit-th newest event is
+// inside it; one with limit 0 always is, and says to wait its period.
+// Numbers reach redis.call as Lua numbers, not concatenated strings, which
+// Lua would print with 14 digits only.
 var takeQuotas = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -119,6 +71,14 @@ end
 return {0, 0}
 `)
 
+// Take implements account.QuotaStore: trimming, the check of every window
+// and the record are one script on one key, so of concurrent takes on any
+// instances no more than the limits allow succeed.
+func (s *Store) Take(ctx context.Context, key, id string, windows []account.Window) (time.Duration, error) {
+	_, wait, err := s.takeAtOnce(ctx, id, []account.QuotaTake{{Key: key, Windows: windows}})
+	return wait, err
+}
+
 // TakeAll implements account.QuotaStore. On one Redis (or a Sentinel's
 // master) it is one script over every key, so the check of all quotas and
 // the record are one atomic step and one round trip, and a quota that
@@ -129,14 +89,18 @@ func (s *Store) TakeAll(ctx context.Context, id string, takes []account.QuotaTak
 	if _, cluster := s.client.(*redis.ClusterClient); cluster {
 		return s.takeInOrder(ctx, id, takes)
 	}
+	return s.takeAtOnce(ctx, id, takes)
+}
+
+// takeAtOnce runs takeQuotas on the keys of takes: one round trip.
+func (s *Store) takeAtOnce(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
 	keys, args := make([]string, len(takes)), []any{id}
 	for i, t := range takes {
-		a, err := quotaArgs(id, t.Windows)
-		if err != nil {
+		var err error
+		if args, err = appendWindows(args, t.Windows); err != nil {
 			return 0, 0, fmt.Errorf("redisstore: take: %w", err)
 		}
 		keys[i] = s.key("quota", t.Key)
-		args = append(append(args, len(t.Windows)), a[1:]...)
 	}
 	res, err := takeQuotas.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
@@ -148,6 +112,8 @@ func (s *Store) TakeAll(ctx context.Context, id string, takes []account.QuotaTak
 	return int(res[0]) - 1, time.Duration(res[1]) * time.Millisecond, nil
 }
 
+// takeInOrder takes one quota after another, one script each, and refunds
+// those taken when one refuses.
 func (s *Store) takeInOrder(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
 	for i, t := range takes {
 		wait, err := s.Take(ctx, t.Key, id, t.Windows)
@@ -176,14 +142,14 @@ func (s *Store) Refund(ctx context.Context, key, id string) error {
 	return nil
 }
 
-// quotaArgs checks windows and lays them out as takeQuota's ARGV. A quota
-// with no windows or a nonsensical one is refused, not read as no limit.
-func quotaArgs(id string, windows []account.Window) ([]any, error) {
+// appendWindows checks windows and appends them to takeQuotas's ARGV:
+// their number, then each one's limit and period. A quota with no windows
+// or a nonsensical one is refused, not read as no limit.
+func appendWindows(args []any, windows []account.Window) ([]any, error) {
 	if len(windows) == 0 {
 		return nil, errors.New("no windows")
 	}
-	args := make([]any, 0, 1+2*len(windows))
-	args = append(args, id)
+	args = append(args, len(windows))
 	for _, w := range windows {
 		period, err := ms(w.Period)
 		if w.Limit < 0 || err != nil {
