@@ -101,11 +101,11 @@ func NewClient(command func() *exec.Cmd, logger *slog.Logger) *Client {
 func (c *Client) IDKey(password, salt []byte, time, memoryKiB uint32, threads uint8, keyLen uint32) []byte {
 	req := request{Password: password, Salt: salt, Time: time, MemoryKiB: memoryKiB, Threads: threads, KeyLen: keyLen}
 	if ch := c.running(); ch != nil {
-		key, err := ch.call(req)
+		key, err := ch.call(req, patience(time, memoryKiB))
 		if err == nil {
 			return key
 		}
-		c.logger.Error("password hash process failed; hashing in the service's process until it restarts", "err", err)
+		c.logger.Error("password hash process failed or starved; hashing in the service's process until it restarts", "err", err)
 		c.drop(ch)
 	}
 	return argon2.IDKey(password, salt, time, memoryKiB, threads, keyLen)
@@ -215,7 +215,7 @@ func (ch *child) read(stdout io.Reader) {
 	close(ch.done)
 }
 
-func (ch *child) call(req request) ([]byte, error) {
+func (ch *child) call(req request, patience time.Duration) ([]byte, error) {
 	reply := make(chan []byte, 1)
 	ch.mu.Lock()
 	if ch.err != nil {
@@ -233,7 +233,7 @@ func (ch *child) call(req request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("send to hash process: %w", err)
 	}
-	timeout := time.NewTimer(callTimeout)
+	timeout := time.NewTimer(patience)
 	defer timeout.Stop()
 	select {
 	case key, ok := <-reply:
@@ -245,12 +245,20 @@ func (ch *child) call(req request) ([]byte, error) {
 		return key, nil
 	case <-timeout.C:
 		ch.cmd.Process.Kill()
-		return nil, fmt.Errorf("no answer from the hash process in %v", callTimeout)
+		return nil, fmt.Errorf("no answer from the hash process in %v", patience)
 	}
 }
 
-// callTimeout is far beyond any hash's time: a child that takes it is stuck.
-const callTimeout = 30 * time.Second
+// patience is how long a hash of the given cost may take in the child: 50
+// times what it takes on an idle CPU here (25 ms at m=19 MiB, t=2), at least
+// a second. A child that takes longer is stuck, or starved: its idle class
+// gets no CPU while other work keeps every CPU busy. Then the hash runs in
+// the service's own process, at its normal share, so logins still finish
+// while the machine is saturated.
+func patience(passes, memoryKiB uint32) time.Duration {
+	expected := time.Duration(passes) * time.Duration(memoryKiB) * 25 * time.Millisecond / (2 * 19456)
+	return max(time.Second, 50*expected)
+}
 
 // close ends the child's input, so it finishes what it holds and exits, and
 // waits for that.

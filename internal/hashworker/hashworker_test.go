@@ -90,6 +90,20 @@ func TestChildDeathFallsBackAndRestarts(t *testing.T) {
 	}
 }
 
+// A child that never answers (stuck, or starved of CPU) holds a hash no
+// longer than its patience: the hash is made in this process instead.
+func TestSilentChildFallsBack(t *testing.T) {
+	c := newTestClient(t, func() *exec.Cmd { return exec.Command("sleep", "60") })
+	start := time.Now()
+	checkKey(t, c, 0)
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Fatalf("a silent hash process held the hash %v", waited)
+	}
+	if pid := c.Pid(); pid != 0 {
+		t.Errorf("the silent hash process %d was kept", pid)
+	}
+}
+
 func TestNoChildHashesInProcess(t *testing.T) {
 	c := newTestClient(t, func() *exec.Cmd { return exec.Command("/nonexistent/hash-process") })
 	for i := range 3 {
