@@ -169,6 +169,28 @@ type QuotaTake struct {
 	Windows []Window
 }
 
+// TakeInOrder is TakeAll for a store that can take from one quota at a
+// time: it takes from each in order and, when one refuses or fails,
+// refunds those it took.
+func TakeInOrder(ctx context.Context, q QuotaStore, id string, takes []QuotaTake) (refused int, wait time.Duration, err error) {
+	for i, t := range takes {
+		wait, err := q.Take(ctx, t.Key, id, t.Windows)
+		if err == nil && wait == 0 {
+			continue
+		}
+		for _, done := range takes[:i] {
+			if rerr := q.Refund(context.WithoutCancel(ctx), done.Key, id); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		return i, wait, nil
+	}
+	return -1, 0, nil
+}
+
 // QuotaStore counts events in sliding windows (a log of event times, not
 // fixed buckets, so no burst fits at a bucket boundary).
 type QuotaStore interface {

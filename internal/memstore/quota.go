@@ -54,20 +54,7 @@ func (s *Store) Take(_ context.Context, key, id string, windows []account.Window
 // TakeAll implements account.QuotaStore, taking in order and refunding
 // what it took when a quota refuses.
 func (s *Store) TakeAll(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
-	for i, t := range takes {
-		wait, err := s.Take(ctx, t.Key, id, t.Windows)
-		if err == nil && wait == 0 {
-			continue
-		}
-		for _, done := range takes[:i] {
-			s.Refund(ctx, done.Key, id)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		return i, wait, nil
-	}
-	return -1, 0, nil
+	return account.TakeInOrder(ctx, s, id, takes)
 }
 
 // Refund implements account.QuotaStore.

@@ -87,7 +87,7 @@ func (s *Store) Take(ctx context.Context, key, id string, windows []account.Wind
 // order, one round trip each, and those taken are refunded after a refusal.
 func (s *Store) TakeAll(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
 	if _, cluster := s.client.(*redis.ClusterClient); cluster {
-		return s.takeInOrder(ctx, id, takes)
+		return account.TakeInOrder(ctx, s, id, takes)
 	}
 	return s.takeAtOnce(ctx, id, takes)
 }
@@ -110,27 +110,6 @@ func (s *Store) takeAtOnce(ctx context.Context, id string, takes []account.Quota
 		return 0, 0, fmt.Errorf("redisstore: take: unexpected reply %v", res)
 	}
 	return int(res[0]) - 1, time.Duration(res[1]) * time.Millisecond, nil
-}
-
-// takeInOrder takes one quota after another, one script each, and refunds
-// those taken when one refuses.
-func (s *Store) takeInOrder(ctx context.Context, id string, takes []account.QuotaTake) (int, time.Duration, error) {
-	for i, t := range takes {
-		wait, err := s.Take(ctx, t.Key, id, t.Windows)
-		if err == nil && wait == 0 {
-			continue
-		}
-		for _, done := range takes[:i] {
-			if rerr := s.Refund(context.WithoutCancel(ctx), done.Key, id); rerr != nil && err == nil {
-				err = rerr
-			}
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		return i, wait, nil
-	}
-	return -1, 0, nil
 }
 
 // Refund implements account.QuotaStore. Redis deletes the set with its last
