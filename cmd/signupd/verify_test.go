@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -28,6 +29,10 @@ type fakeTwilio struct {
 	checks  map[string]int
 	starts  int
 	notices []string // numbers sent a notice through Messages
+	// holdApproval, when set, delays an approval's answer until that many
+	// checks were answered 404 since, so their verdicts land first.
+	holdApproval int
+	missed       int
 }
 
 func newFakeTwilio(t *testing.T) (*fakeTwilio, string) {
@@ -56,11 +61,18 @@ func newFakeTwilio(t *testing.T) (*fakeTwilio, string) {
 		want, ok := f.codes[to]
 		switch {
 		case !ok:
+			f.missed++
 			answer(w, http.StatusNotFound, map[string]any{"code": 20404, "message": "The requested resource was not found", "status": 404})
 		case f.checks[to] >= 5:
 			answer(w, http.StatusTooManyRequests, map[string]any{"code": 60202, "message": "Max check attempts reached", "status": 429})
 		case code == want:
 			delete(f.codes, to)
+			f.missed = 0
+			for deadline := time.Now().Add(5 * time.Second); f.missed < f.holdApproval && time.Now().Before(deadline); {
+				f.mu.Unlock()
+				sleepBriefly()
+				f.mu.Lock()
+			}
 			answer(w, http.StatusOK, map[string]any{"to": to, "status": "approved", "valid": true})
 		default:
 			f.checks[to]++
@@ -123,9 +135,13 @@ func TestTwilioVerifyMakesTheCodes(t *testing.T) {
 		}
 	}
 
-	// Sign-up with the code Twilio made; 20 concurrent tries with it make one user.
+	// Sign-up with the code Twilio made; 20 concurrent tries with it make one
+	// user, even when the 19 that lost the race to Twilio hear so first.
 	send(newPeer(in.URL), "13812345678", "v1")
 	code := waitCode("+8613812345678")
+	f.mu.Lock()
+	f.holdApproval = 19
+	f.mu.Unlock()
 	peers := make([]*peer, 20)
 	for i := range peers {
 		peers[i] = newPeer(in.URL)
@@ -134,6 +150,9 @@ func TestTwilioVerifyMakesTheCodes(t *testing.T) {
 	if counts := concurrently(20, func(i int) string { return peers[i].register("13812345678", code) }); counts["0"] != 1 {
 		t.Fatalf("answers %v, want exactly one registration with the approved code", counts)
 	}
+	f.mu.Lock()
+	f.holdApproval = 0
+	f.mu.Unlock()
 
 	// Wrong codes: five are counted here, then the code is void, even the right one.
 	p := newPeer(in.URL)

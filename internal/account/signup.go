@@ -249,12 +249,18 @@ func (s *Service) consumeCode(ctx context.Context, purpose string, p Phone, code
 func (s *Service) checkCode(ctx context.Context, purpose string, p Phone, code string) (CodeCheck, error) {
 	hash := s.codeHash(purpose, p, code)
 	if s.Checker != nil {
-		ok, err := s.Checker.Check(ctx, p, code)
+		res, err := s.Checker.Check(ctx, p, code)
 		if err != nil {
 			return 0, &Error{Kind: KindCodeChecker, Err: err}
 		}
-		if ok {
+		switch res {
+		case CodeMatched:
 			hash = s.approvedMarker(purpose, p)
+		case CodeMissing, CodeVoid:
+			// Nothing live to guess at, so no attempt is counted: checks
+			// that lost the race to an approval must not void the marker
+			// the approved check is about to consume.
+			return res, nil
 		}
 	}
 	res, err := s.Codes.CheckCode(ctx, codeKey(purpose, p), hash, s.opts.MaxCodeAttempts)

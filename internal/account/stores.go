@@ -154,7 +154,10 @@ type FailureStore interface {
 // store keeps a marker that only a check the provider approved may consume,
 // so the resend window, the attempt limit and single use still hold here.
 type CodeChecker interface {
-	Check(ctx context.Context, p Phone, code string) (bool, error)
+	// Check reports CodeMatched for the code the provider approved,
+	// CodeMismatch for a wrong one, CodeMissing when nothing is pending for
+	// p and CodeVoid when the provider refuses further checks.
+	Check(ctx context.Context, p Phone, code string) (CodeCheck, error)
 }
 
 // Window is a sliding-window limit: at most Limit events in any Period.

@@ -117,40 +117,47 @@ func twilioVerifyLocale(locale string) string {
 }
 
 // Check asks Twilio whether code is the one sent to to (POST
-// .../VerificationCheck with To and Code) and reports true only for status
-// "approved". A wrong code leaves the verification "pending": false. Twilio
-// deletes a verification once it is approved, expired or out of check
-// attempts and answers a later check 404 with code 20404; the 6th check is
-// answered 429 with code 60202. Both mean the user's code is no good: false
-// with no error, as for a wrong code. A 404 without Twilio's JSON is not
-// Twilio speaking and stays an error, as do 429 (20429) and 5xx (transient).
-// A code Verify cannot have sent is false without asking Twilio.
-func (v *TwilioVerify) Check(ctx context.Context, to account.Phone, code string) (bool, error) {
+// .../VerificationCheck with To and Code). Status "approved" is
+// CodeMatched; a wrong code leaves the verification "pending": CodeMismatch.
+// Twilio deletes a verification once it is approved or expired and answers
+// a later check 404 with code 20404: CodeMissing, which is no guess at a
+// live code (under concurrent checks of the right code, all but the approved
+// one see it). The 6th check of one verification is answered 429 with code
+// 60202: CodeVoid. A 404 without Twilio's JSON is not Twilio speaking and
+// stays an error, as do 429 (20429) and 5xx (transient). A code Verify cannot
+// have sent is CodeMismatch without asking Twilio.
+func (v *TwilioVerify) Check(ctx context.Context, to account.Phone, code string) (account.CodeCheck, error) {
 	if !twilioE164.MatchString(string(to)) {
-		return false, &Failure{Provider: "twilio-verify", Code: twilioInvalidRequest, Permanent: true, Err: errors.New("check: the number is not in E.164 form")}
+		return 0, &Failure{Provider: "twilio-verify", Code: twilioInvalidRequest, Permanent: true, Err: errors.New("check: the number is not in E.164 form")}
 	}
 	if !twilioVerifyCode.MatchString(code) {
-		return false, nil
+		return account.CodeMismatch, nil
 	}
 	form := url.Values{"To": {string(to)}, "Code": {code}}
 	ans, err := twilioPost(ctx, v.client, v.cfg.Timeout, v.base+"/VerificationCheck", v.cfg.AccountSID, v.cfg.AuthToken, form, nil)
 	if err != nil {
-		return false, fmt.Errorf("sms: twilio verify: check: %w", err)
+		return 0, fmt.Errorf("sms: twilio verify: check: %w", err)
 	}
 	if ans.ok() {
 		var c struct {
 			Status string `json:"status"`
 		}
 		if json.Unmarshal(ans.body, &c) != nil || c.Status == "" {
-			return false, fmt.Errorf("sms: twilio verify: check: status %d with an unreadable body", ans.status)
+			return 0, fmt.Errorf("sms: twilio verify: check: status %d with an unreadable body", ans.status)
 		}
-		return c.Status == "approved", nil
+		if c.Status == "approved" {
+			return account.CodeMatched, nil
+		}
+		return account.CodeMismatch, nil
 	}
 	f := ans.failure("twilio-verify", "check", string(to), code)
-	if f.Code == "20404" || f.Code == "60202" {
-		return false, nil
+	switch f.Code {
+	case "20404":
+		return account.CodeMissing, nil
+	case "60202":
+		return account.CodeVoid, nil
 	}
-	return false, f
+	return 0, f
 }
 
 // TwilioVerifySender is the outbox's provider where Twilio Verify makes the

@@ -123,27 +123,27 @@ func TestTwilioVerifyCheck(t *testing.T) {
 		status     int
 		retryAfter string
 		body       func(r twilioRequest) string
-		want       bool
+		want       account.CodeCheck
 		code       string // "" for no error
 		permanent  bool
 		wait       time.Duration
 	}{
-		{"approved", 200, "", func(r twilioRequest) string { return twilioVerification(r, "approved") }, true, "", false, 0},
-		{"pending", 200, "", func(r twilioRequest) string { return twilioVerification(r, "pending") }, false, "", false, 0},
+		{"approved", 200, "", func(r twilioRequest) string { return twilioVerification(r, "approved") }, account.CodeMatched, "", false, 0},
+		{"pending", 200, "", func(r twilioRequest) string { return twilioVerification(r, "pending") }, account.CodeMismatch, "", false, 0},
 		{"no pending verification", 404, "", func(twilioRequest) string {
 			return twilioErrorBody(20404, 404, "The requested resource /Services/"+twilioVSID+"/VerificationCheck was not found")
-		}, false, "", false, 0},
+		}, account.CodeMissing, "", false, 0},
 		{"max check attempts", 429, "", func(twilioRequest) string {
 			return twilioErrorBody(60202, 429, "Max check attempts reached")
-		}, false, "", false, 0},
+		}, account.CodeVoid, "", false, 0},
 		{"too many requests", 429, "4", func(twilioRequest) string {
 			return twilioErrorBody(20429, 429, "Too Many Requests")
-		}, false, "20429", false, 4 * time.Second},
-		{"server error", 503, "", func(twilioRequest) string { return "Service Unavailable for code 123456" }, false, "503", false, 0},
-		{"bare 404", 404, "", func(twilioRequest) string { return "404 page not found" }, false, "404", true, 0},
+		}, 0, "20429", false, 4 * time.Second},
+		{"server error", 503, "", func(twilioRequest) string { return "Service Unavailable for code 123456" }, 0, "503", false, 0},
+		{"bare 404", 404, "", func(twilioRequest) string { return "404 page not found" }, 0, "404", true, 0},
 		{"echoing bad request", 400, "", func(twilioRequest) string {
 			return twilioErrorBody(60200, 400, "Invalid parameter: Code 123456 for +8613812345678")
-		}, false, "60200", true, 0},
+		}, 0, "60200", true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -153,9 +153,9 @@ func TestTwilioVerifyCheck(t *testing.T) {
 				}
 				twilioJSON(w, tc.status, tc.body(r))
 			})
-			ok, err := newTwilioVerifier(t, srv.URL, 2*time.Second).Check(context.Background(), twilioTo, twilioCode)
-			if ok != tc.want {
-				t.Errorf("Check = %v, want %v", ok, tc.want)
+			res, err := newTwilioVerifier(t, srv.URL, 2*time.Second).Check(context.Background(), twilioTo, twilioCode)
+			if res != tc.want {
+				t.Errorf("Check = %v, want %v", res, tc.want)
 			}
 			var f *sms.Failure
 			switch {
@@ -191,7 +191,7 @@ func TestTwilioVerifyWrongCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	startErr := v.Start(context.Background(), twilioTo, account.LocaleEN)
-	ok, checkErr := v.Check(context.Background(), twilioTo, twilioCode)
+	res, checkErr := v.Check(context.Background(), twilioTo, twilioCode)
 	for _, err := range []error{startErr, checkErr} {
 		var f *sms.Failure
 		if !errors.As(err, &f) || !f.Permanent || f.Code != "20003" {
@@ -199,8 +199,8 @@ func TestTwilioVerifyWrongCredentials(t *testing.T) {
 		}
 		assertTwilioNoSecrets(t, err)
 	}
-	if ok {
-		t.Error("Check with wrong credentials = true")
+	if res == account.CodeMatched {
+		t.Error("Check with wrong credentials matched")
 	}
 }
 
@@ -211,8 +211,8 @@ func TestTwilioVerifyCheckMalformedCode(t *testing.T) {
 	})
 	v := newTwilioVerifier(t, srv.URL, 2*time.Second)
 	for _, code := range []string{"", "123", "12345678901", "12 34", "1234\n", "１２３４５６"} {
-		if ok, err := v.Check(context.Background(), twilioTo, code); ok || err != nil {
-			t.Errorf("Check(%q) = %v, %v; want false, nil", code, ok, err)
+		if res, err := v.Check(context.Background(), twilioTo, code); res != account.CodeMismatch || err != nil {
+			t.Errorf("Check(%q) = %v, %v; want mismatch, nil", code, res, err)
 		}
 	}
 	if len(got) != 0 {
@@ -227,7 +227,7 @@ func TestTwilioVerifyTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	v := newTwilioVerifier(t, srv.URL, timeout)
 	start := time.Now()
-	ok, checkErr := v.Check(context.Background(), twilioTo, twilioCode)
+	res, checkErr := v.Check(context.Background(), twilioTo, twilioCode)
 	startErr := v.Start(context.Background(), twilioTo, account.LocaleZH)
 	if elapsed := time.Since(start); elapsed > 2*timeout+1600*time.Millisecond {
 		t.Errorf("two calls took %v, want about %v", elapsed, 2*timeout)
@@ -239,8 +239,8 @@ func TestTwilioVerifyTimeout(t *testing.T) {
 		}
 		assertTwilioNoSecrets(t, err)
 	}
-	if ok {
-		t.Error("Check timed out yet returned true")
+	if res == account.CodeMatched {
+		t.Error("Check timed out yet matched")
 	}
 }
 
