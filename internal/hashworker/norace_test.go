@@ -1,0 +1,5 @@
+//go:build !race
+
+package hashworker
+
+const raceEnabled = false
