@@ -32,6 +32,7 @@ type client struct {
 	addr    string // X-Forwarded-For, or ""
 	session string // the session cookie, as name=value
 	csrf    string
+	body    bytes.Buffer // the last answer's body, reused
 }
 
 func (g *generator) newClient(rec *recorder) *client {
@@ -80,9 +81,11 @@ func (c *client) do(ctx context.Context, step, method, path string, body any, wa
 		c.rec.fail(step, transportError(err))
 		return false
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	c.body.Reset()
+	_, err = c.body.ReadFrom(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	elapsed := time.Since(t0)
+	data := c.body.Bytes()
 	if err != nil {
 		c.rec.fail(step, transportError(err))
 		return false
