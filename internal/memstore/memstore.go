@@ -54,8 +54,7 @@ type more struct {
 
 	times []time.Time // counted events, in time order
 
-	events   []event             // quota: oldest first
-	eventIDs map[string]struct{} // quota: the ids in events, so a take need not scan them
+	quota quotaLog
 }
 
 // New returns an empty store reading time from clock (time.Now when nil).

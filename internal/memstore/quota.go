@@ -16,6 +16,63 @@ type event struct {
 	id string
 }
 
+// quotaLog is a quota's events, oldest first. A long log, such as the global
+// ceiling's, also indexes their ids, so that a take need not scan them; a
+// short one, as a number's or an address's is, is scanned instead: its index
+// would take more memory than its events.
+type quotaLog struct {
+	events []event
+	ids    map[string]struct{} // the ids in events; nil while the log is short
+}
+
+// indexedLen is the length from which a log indexes its ids.
+const indexedLen = 32
+
+func (l *quotaLog) has(id string) bool {
+	if l.ids != nil {
+		_, ok := l.ids[id]
+		return ok
+	}
+	return slices.ContainsFunc(l.events, func(ev event) bool { return ev.id == id })
+}
+
+// dropThrough forgets the events at or before cut.
+func (l *quotaLog) dropThrough(cut time.Time) {
+	old := youngest(l.events, cut)
+	for _, ev := range l.events[:old] {
+		delete(l.ids, ev.id)
+	}
+	l.events = slices.Delete(l.events, 0, old)
+}
+
+// add records ev in time order. It is almost always last, but with reads of
+// the clock happening before the shard lock, a take may come in a little late.
+func (l *quotaLog) add(ev event) {
+	i := len(l.events)
+	for i > 0 && l.events[i-1].at.After(ev.at) {
+		i--
+	}
+	l.events = slices.Insert(l.events, i, ev)
+	switch {
+	case l.ids != nil:
+		l.ids[ev.id] = struct{}{}
+	case len(l.events) >= indexedLen:
+		l.ids = make(map[string]struct{}, len(l.events))
+		for _, ev := range l.events {
+			l.ids[ev.id] = struct{}{}
+		}
+	}
+}
+
+// remove forgets the event of id, if the log holds it.
+func (l *quotaLog) remove(id string) {
+	if !l.has(id) {
+		return
+	}
+	delete(l.ids, id)
+	l.events = slices.DeleteFunc(l.events, func(ev event) bool { return ev.id == id })
+}
+
 // Take implements account.QuotaStore. A quota entry keeps, oldest first, the
 // events younger than the longest period, which the windows' own check holds
 // to at most the largest limit, and expires a longest period after its
@@ -28,24 +85,20 @@ func (s *Store) Take(_ context.Context, key, id string, windows []account.Window
 	var wait time.Duration
 	s.with("quota:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{more: &more{eventIDs: map[string]struct{}{}}}
+			e = &entry{more: &more{}}
 		}
-		old := youngest(e.events, now.Add(-longest))
-		for _, ev := range e.events[:old] {
-			delete(e.eventIDs, ev.id)
-		}
-		e.events = slices.Delete(e.events, 0, old)
+		q := &e.quota
+		q.dropThrough(now.Add(-longest))
 		// An id the key still holds is that event again, not a new one.
-		if _, again := e.eventIDs[id]; !again {
-			if wait = quotaWait(e.events, windows, now); wait == 0 {
-				e.events = insert(e.events, event{at: now, id: id})
-				e.eventIDs[id] = struct{}{}
+		if !q.has(id) {
+			if wait = quotaWait(q.events, windows, now); wait == 0 {
+				q.add(event{at: now, id: id})
 			}
 		}
-		if len(e.events) == 0 {
+		if len(q.events) == 0 {
 			return nil
 		}
-		e.expires = e.events[len(e.events)-1].at.Add(longest)
+		e.expires = q.events[len(q.events)-1].at.Add(longest)
 		return e
 	})
 	return wait, nil
@@ -63,12 +116,7 @@ func (s *Store) Refund(_ context.Context, key, id string) error {
 		if e == nil {
 			return nil
 		}
-		if _, ok := e.eventIDs[id]; !ok {
-			return e
-		}
-		delete(e.eventIDs, id)
-		e.events = slices.DeleteFunc(e.events, func(ev event) bool { return ev.id == id })
-		if len(e.events) == 0 {
+		if e.quota.remove(id); len(e.quota.events) == 0 {
 			return nil
 		}
 		return e
@@ -99,16 +147,6 @@ func youngest(events []event, cut time.Time) int {
 		i++
 	}
 	return i
-}
-
-// insert adds ev in time order. It is almost always last, but with reads of
-// the clock happening before the shard lock, a take may come in a little late.
-func insert(events []event, ev event) []event {
-	i := len(events)
-	for i > 0 && events[i-1].at.After(ev.at) {
-		i--
-	}
-	return slices.Insert(events, i, ev)
 }
 
 // quotaWait returns how long until every window has room for one more
