@@ -198,3 +198,41 @@ func TestCallingCode(t *testing.T) {
 		}
 	}
 }
+
+// ParsePhone asks libphonenumber for the type alone, on the grounds that the
+// type is UNKNOWN exactly when IsValidNumber is false. Checked on every
+// region's example number of every type, and on each with a digit dropped
+// and with one added, which are mostly invalid.
+func TestNumberTypeUnknownMeansInvalid(t *testing.T) {
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	checked, invalid := 0, 0
+	for _, region := range slices.Sorted(maps.Keys(phonenumbers.GetSupportedRegions())) {
+		for _, typ := range types {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			e164 := phonenumbers.Format(ex, phonenumbers.E164)
+			for _, raw := range []string{e164, e164[:len(e164)-1], e164 + "5"} {
+				num, err := phonenumbers.Parse(raw, "ZZ")
+				if err != nil {
+					continue
+				}
+				valid, typ := phonenumbers.IsValidNumber(num), phonenumbers.GetNumberType(num)
+				if valid != (typ != phonenumbers.UNKNOWN) {
+					t.Errorf("%s (%s): IsValidNumber %v but type %v", raw, region, valid, typ)
+				}
+				checked++
+				if !valid {
+					invalid++
+				}
+			}
+		}
+	}
+	if checked < 1000 || invalid < 300 {
+		t.Fatalf("checked %d numbers, %d of them invalid: want many of both", checked, invalid)
+	}
+	t.Logf("%d numbers, %d invalid", checked, invalid)
+}

@@ -23,11 +23,16 @@ func ParsePhone(raw, region string) (Phone, error) {
 		return "", &Error{Kind: KindBadPhone}
 	}
 	num, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	if err != nil {
 		return "", &Error{Kind: KindBadPhone}
 	}
+	// The type is UNKNOWN exactly when IsValidNumber is false: both match
+	// the number against its region's patterns, and asking both did that
+	// work twice.
 	switch phonenumbers.GetNumberType(num) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+	case phonenumbers.UNKNOWN:
+		return "", &Error{Kind: KindBadPhone}
 	default:
 		return "", &Error{Kind: KindNotMobile}
 	}
