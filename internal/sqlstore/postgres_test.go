@@ -2,11 +2,14 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/signupd/signupd/internal/account"
+	"github.com/signupd/signupd/internal/sqlstore"
 	"github.com/signupd/signupd/internal/testserver"
 )
 
@@ -60,5 +63,29 @@ func TestPostgresServerDown(t *testing.T) {
 	}
 	if s, err := db.Session(ctx, []byte("s1"), now); err != nil || s.UserID != u.ID {
 		t.Fatalf("Session after restart = %+v, %v", s, err)
+	}
+}
+
+// TestPostgresOpenWarmsPools checks that Open returns with connections
+// open and idle, so that a new instance's first requests need not open
+// them: PostgreSQL must see them as its own sessions.
+func TestPostgresOpenWarmsPools(t *testing.T) {
+	t.Parallel()
+	url := testserver.SharedPostgres(t).Database(t)
+	open(t, url)
+
+	observer, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close()
+	var idle int
+	err = observer.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'`).Scan(&idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle < sqlstore.WarmConns {
+		t.Errorf("after Open the database has %d idle sessions, want at least %d", idle, sqlstore.WarmConns)
 	}
 }

@@ -36,7 +36,9 @@ type DB struct {
 // Open connects to the database at url and brings its schema up to date
 // before returning, as Migrate does. The url is "sqlite:<path>" or a
 // PostgreSQL URL, "postgres://user:password@host:port/database?sslmode=...";
-// a PostgreSQL URL without connect_timeout gets one of 2 seconds.
+// a PostgreSQL URL without connect_timeout gets one of 2 seconds. On
+// PostgreSQL it opens a few connections in each pool before it returns, so
+// that an instance's first requests do not wait for them.
 func Open(ctx context.Context, url string) (*DB, error) {
 	t, sqlDB, err := openMigrated(ctx, url)
 	if err != nil {
@@ -45,10 +47,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db := &DB{db: sqlDB, dialect: t.dialect, queue: sqlDB}
 	if t.dialect.name == "sqlite" {
 		db.writer = newWriter(sqlDB)
-	} else if db.queue, err = openAsyncCommit(t.dsn); err != nil {
+		return db, nil
+	}
+	if db.queue, err = openAsyncCommit(t.dsn); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", t.name, err)
 	}
+	warm(ctx, db.db, warmConns, primeMain)
+	warm(ctx, db.queue, warmQueueConns, primeQueue)
 	return db, nil
 }
 
