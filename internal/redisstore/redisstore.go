@@ -41,6 +41,12 @@ const (
 // as taken, which is simply right.
 const maxRetries = 1
 
+// minIdleConns is how many connections go-redis keeps open and idle, to
+// each node, dialled from the start. With only its PostgreSQL connections
+// ready, a new instance answered its first sends at 400/s with a p99 of
+// 43-116 ms; with these too, 11-27 ms (README, Performance).
+const minIdleConns = 8
+
 // dialerRetries is one dial per attempt: go-redis's default of five dials
 // with back-off would let a dead or unreachable Redis hold a request for
 // five dial timeouts instead of one.
@@ -99,7 +105,7 @@ func newClient(t target, o Options) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.addrs, Username: t.username, Password: t.password, TLSConfig: tlsConfig,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			PoolTimeout: o.PoolTimeout, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
+			PoolTimeout: o.PoolTimeout, MinIdleConns: minIdleConns, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
 		})
 	case sentinel:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
@@ -107,13 +113,13 @@ func newClient(t target, o Options) redis.UniversalClient {
 			SentinelUsername: t.sentinelUsername, SentinelPassword: t.sentinelPassword,
 			Username: t.username, Password: t.password, DB: t.db, TLSConfig: tlsConfig,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			PoolTimeout: o.PoolTimeout, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
+			PoolTimeout: o.PoolTimeout, MinIdleConns: minIdleConns, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
 		})
 	default:
 		return redis.NewClient(&redis.Options{
 			Addr: t.addrs[0], Username: t.username, Password: t.password, DB: t.db, TLSConfig: tlsConfig,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			PoolTimeout: o.PoolTimeout, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
+			PoolTimeout: o.PoolTimeout, MinIdleConns: minIdleConns, MaxRetries: maxRetries, DialerRetries: dialerRetries, ContextTimeoutEnabled: true,
 		})
 	}
 }

@@ -431,3 +431,28 @@ func BenchmarkKVStore(b *testing.B) {
 	url := testserver.SharedRedis(b).URL()
 	accounttest.BenchmarkKVStore(b, func(b *testing.B) accounttest.KVStore { return open(b, url, prefix()) })
 }
+
+// TestOpenDialsAhead checks that a Store keeps connections open before
+// any request needs them, so that a new instance's first requests do not
+// wait for dials.
+func TestOpenDialsAhead(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewRedis(t)
+	open(t, srv.URL(), prefix())
+	observer := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { observer.Close() })
+
+	// go-redis dials them in the background once the client exists.
+	want := 8 + 1 // and the observer
+	var clients int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		list, err := observer.ClientList(t.Context()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clients = strings.Count(list, "\n"); clients >= want {
+			return
+		}
+	}
+	t.Errorf("the server has %d clients, want at least %d", clients, want)
+}
