@@ -20,7 +20,3 @@ func (db *DB) AppliedVersions(ctx context.Context) ([]int64, error) {
 	}
 	return versions, rows.Err()
 }
-
-// WarmConns is how many connections Open makes ready on PostgreSQL, in its
-// two pools together.
-const WarmConns = warmConns + warmQueueConns

@@ -9,7 +9,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/signupd/signupd/internal/account"
-	"github.com/signupd/signupd/internal/sqlstore"
 	"github.com/signupd/signupd/internal/testserver"
 )
 
@@ -85,7 +84,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle
 	if err != nil {
 		t.Fatal(err)
 	}
-	if idle < sqlstore.WarmConns {
-		t.Errorf("after Open the database has %d idle sessions, want at least %d", idle, sqlstore.WarmConns)
+	if want := 10 + 6; idle < want {
+		t.Errorf("after Open the database has %d idle sessions, want at least %d", idle, want)
 	}
 }
