@@ -219,13 +219,17 @@ func configureSQLite(db *sql.DB) {
 
 const sqliteConns = 4
 
-// configurePostgres sizes the pool for a small service running as several
-// instances on one server: each keeps a few connections warm, and at 20 at
-// most, four or five instances fit PostgreSQL's default max_connections of
-// 100.
+// postgresIdleConns is how many idle connections the request pool keeps,
+// and how many Open makes ready in it.
+const postgresIdleConns = 10
+
+// configurePostgres sizes the request pool for a small service running as
+// several instances on one server: each keeps postgresIdleConns warm, and
+// with the outbox's pool (openAsyncCommit) uses 30 at most, so three
+// instances fit PostgreSQL's default max_connections of 100.
 func configurePostgres(db *sql.DB) {
 	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxIdleConns(postgresIdleConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// Connections are renewed now and then, so that a failover or a
 	// changed DNS name is followed without a restart.

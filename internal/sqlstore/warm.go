@@ -11,7 +11,7 @@ import (
 // traffic answered sends at 400/s with a p99 of 67-215 ms in its first 3 s
 // (README, Performance); each connection costs PostgreSQL a process.
 const (
-	warmConns      = 10 // the pool's idle cap (configurePostgres)
+	warmConns      = postgresIdleConns
 	warmQueueConns = 6
 )
 
