@@ -140,6 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Outbox:     outbox,
 		Keys:       keys,
 		CodeOutbox: codeOutbox,
+		Sends:      sendStarter(kv),
 		Checker:    checker,
 		Secret:     deriveKey(secret, "sms code"),
 		Answer:     captchaAnswers(cfg.TestCaptcha),
@@ -286,6 +287,13 @@ func codeStore(kv kvStore, db *sqlstore.DB, outbox *delivery.Outbox) (account.Co
 		return db, outbox
 	}
 	return kv, nil
+}
+
+// sendStarter is kv when it does a send's store work in one round trip
+// (Redis); in memory the steps cost no round trips.
+func sendStarter(kv kvStore) account.SendStarter {
+	s, _ := kv.(account.SendStarter)
+	return s
 }
 
 // sweep frees expired codes and captchas held in memory (Redis expires its

@@ -1,9 +1,6 @@
 package account
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Budget caps what sending codes costs in a day: SMS cost money, and SMS
 // pumping turns a sign-up form into someone else's revenue (OWASP API4).
@@ -14,36 +11,27 @@ type Budget struct {
 	Location *time.Location   // where the budget's day begins and ends
 }
 
-// spend charges one SMS to phone's price against today's budget, and
-// returns a func that gives it back for a send that fails later.
-func (s *Service) spend(ctx context.Context, phone Phone) (unspend func(), err error) {
+// budgetSpend charges one SMS to phone's price against today's budget;
+// no budget is a BudgetSpend without a key.
+func (s *Service) budgetSpend(phone Phone) BudgetSpend {
 	b := s.opts.Budget
 	if b.Limit <= 0 {
-		return func() {}, nil
+		return BudgetSpend{}
 	}
 	price, ok := b.Prices[phone.CallingCode()]
 	if !ok {
 		price = b.Default
 	}
-	loc := b.Location
-	if loc == nil {
-		loc = time.UTC
+	key := "sms:" + s.Clock().In(s.budgetLocation()).Format(time.DateOnly)
+	return BudgetSpend{Key: key, Amount: price, Limit: b.Limit, TTL: 25 * time.Hour}
+}
+
+// budgetLocation is where the budget's day begins and ends.
+func (s *Service) budgetLocation() *time.Location {
+	if s.opts.Budget.Location == nil {
+		return time.UTC
 	}
-	key := "sms:" + s.Clock().In(loc).Format(time.DateOnly)
-	ok, err = s.Budgets.Spend(ctx, key, price, b.Limit, 25*time.Hour)
-	if err != nil {
-		return nil, storeError(KindQuotaStore, "spend budget", err)
-	}
-	if !ok {
-		s.Observer.LimitHit("budget")
-		s.Logger.ErrorContext(ctx, "ALERT: the daily SMS budget is spent; sends are paused until the day ends", "day", key)
-		return nil, &Error{Kind: KindSendsPaused, Wait: untilTomorrow(s.Clock().In(loc))}
-	}
-	return func() {
-		if err := s.Budgets.Unspend(context.WithoutCancel(ctx), key, price); err != nil {
-			s.Logger.ErrorContext(ctx, "unspend budget", "err", err)
-		}
-	}, nil
+	return s.opts.Budget.Location
 }
 
 func untilTomorrow(now time.Time) time.Duration {

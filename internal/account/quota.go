@@ -1,10 +1,10 @@
 package account
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -48,43 +48,15 @@ func (s *Service) sendQuotas(phone Phone, clientIP string, tighten bool) []quota
 			quota{"send:ip:" + ip.String(), l.PerIP, KindIPQuota, "send_ip"},
 			quota{"send:network:" + network.String(), l.PerNetwork, KindIPQuota, "send_network"})
 	}
-	return append(q, quota{"send:global", l.Global, KindSendsPaused, "send_global"})
+	q = append(q, quota{"send:global", l.Global, KindSendsPaused, "send_global"})
+	return slices.DeleteFunc(q, func(q quota) bool { return len(q.windows) == 0 }) // a limit turned off
 }
 
-// takeQuotas takes one send from every quota, or from none: a refusal
-// refunds what was taken before it. The returned func refunds them all, for
-// a send that fails later.
-func (s *Service) takeQuotas(ctx context.Context, phone Phone, clientIP string, tighten bool) (refund func(), err error) {
+// newEventID returns a fresh id for one event in quotas and counts.
+func newEventID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
-	id := hex.EncodeToString(b)
-	var quotas []quota
-	var takes []QuotaTake
-	for _, q := range s.sendQuotas(phone, clientIP, tighten) {
-		if len(q.windows) > 0 {
-			quotas = append(quotas, q)
-			takes = append(takes, QuotaTake{Key: q.key, Windows: q.windows})
-		}
-	}
-	refused, wait, err := s.Quotas.TakeAll(ctx, id, takes)
-	if err != nil {
-		return nil, storeError(KindQuotaStore, "take send quota", err)
-	}
-	if refused >= 0 {
-		q := quotas[refused]
-		s.Observer.LimitHit(q.metric)
-		if q.refusal == KindSendsPaused {
-			s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", wait)
-		}
-		return nil, &Error{Kind: q.refusal, Wait: wait}
-	}
-	return func() {
-		for _, t := range takes {
-			if err := s.Quotas.Refund(context.WithoutCancel(ctx), t.Key, id); err != nil {
-				s.Logger.ErrorContext(ctx, "refund send quota", "err", err)
-			}
-		}
-	}, nil
+	return hex.EncodeToString(b)
 }
 
 // clientPrefix is the network of clientIP with v4Bits or v6Bits of prefix.

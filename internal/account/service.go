@@ -95,11 +95,14 @@ type Deps struct {
 	// CodeOutbox, when set, starts codes and queues their messages in one
 	// transaction, in place of Codes.StartCode and Outbox.Enqueue.
 	CodeOutbox CodeOutbox
-	Secret     []byte                 // keys the code HMAC; at least 32 bytes
-	Answer     func() (string, error) // makes captcha answers
-	Clock      func() time.Time       // nil means time.Now
-	Logger     *slog.Logger
-	Observer   Observer // nil means none
+	// Sends, when set, does a send's quotas, budget, code and count at
+	// once; nil means SendSteps over Quotas, Budgets, Codes and Events.
+	Sends    SendStarter
+	Secret   []byte                 // keys the code HMAC; at least 32 bytes
+	Answer   func() (string, error) // makes captcha answers
+	Clock    func() time.Time       // nil means time.Now
+	Logger   *slog.Logger
+	Observer Observer // nil means none
 	// Checker, when set, makes and checks the codes (see CodeChecker); the
 	// messages queued for code purposes then carry no code.
 	Checker CodeChecker
@@ -124,6 +127,9 @@ func NewService(d Deps, o Options) *Service {
 	}
 	if d.Observer == nil {
 		d.Observer = noObserver{}
+	}
+	if d.Sends == nil {
+		d.Sends = SendSteps{Quotas: d.Quotas, Budgets: d.Budgets, Codes: d.Codes, Events: d.Events}
 	}
 	if o.Texts == nil {
 		texts, err := NewTexts(o.AppName, nil)

@@ -59,16 +59,6 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	if s.Checker != nil && !registered {
 		code, hash = "", s.approvedMarker(PurposeRegister, phone)
 	}
-	refundQuotas, err := s.takeQuotas(ctx, phone, r.ClientIP, alert && s.opts.Fraud.Tighten)
-	if err != nil {
-		return err
-	}
-	unspend, err := s.spend(ctx, phone)
-	if err != nil {
-		refundQuotas()
-		return err
-	}
-	refund := func() { unspend(); refundQuotas() }
 	m := Message{To: phone, Purpose: PurposeRegister, Code: code, TTL: s.opts.CodeTTL, Locale: r.Locale}
 	if registered {
 		m.Purpose, m.Code = PurposeAlreadyRegistered, ""
@@ -76,61 +66,81 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	// A code the Checker makes goes out in the provider's own text.
 	if m.Code != "" || m.Purpose == PurposeAlreadyRegistered {
 		if m.Text, err = s.opts.Texts.Render(m.Purpose, m.Locale, m.Code, m.TTL); err != nil {
-			refund()
 			return fmt.Errorf("account: render message: %w", err)
 		}
 	}
-	wait, err := s.startAndQueue(ctx, codeKey(PurposeRegister, phone), hash, m)
+	quotas := s.sendQuotas(phone, r.ClientIP, alert && s.opts.Fraud.Tighten)
+	start := SendStart{ID: newEventID(), Budget: s.budgetSpend(phone)}
+	for _, q := range quotas {
+		start.Quotas = append(start.Quotas, QuotaTake{Key: q.key, Windows: q.windows})
+	}
+	key := codeKey(PurposeRegister, phone)
+	if s.CodeOutbox == nil {
+		start.Code = CodeStart{Key: key, Hash: hash, TTL: s.opts.CodeTTL, Interval: s.opts.ResendInterval}
+	}
+	if !registered && s.opts.Fraud.Window > 0 && s.Events != nil { // a notice can never be verified: it would skew the signal
+		sends, _ := s.fraudKeys(phone.CallingCode())
+		start.Count = EventCount{Key: sends, Period: s.opts.Fraud.Window}
+	}
+	out, err := s.Sends.StartSend(ctx, start)
+	if err != nil {
+		if e := (*Error)(nil); errors.As(err, &e) {
+			return err
+		}
+		return storeError(KindQuotaStore, "start send", err)
+	}
+	switch out.Refusal {
+	case SendQuotaFull:
+		q := quotas[out.Quota]
+		s.Observer.LimitHit(q.metric)
+		if q.refusal == KindSendsPaused {
+			s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", out.Wait)
+		}
+		return &Error{Kind: q.refusal, Wait: out.Wait}
+	case SendOverBudget:
+		s.Observer.LimitHit("budget")
+		s.Logger.ErrorContext(ctx, "ALERT: the daily SMS budget is spent; sends are paused until the day ends", "day", start.Budget.Key)
+		return &Error{Kind: KindSendsPaused, Wait: untilTomorrow(s.Clock().In(s.budgetLocation()))}
+	case SendTooSoon:
+		return s.resendWait(out.Wait)
+	}
+	wait, err := s.queue(ctx, key, hash, m)
 	if err != nil || wait > 0 {
-		refund()
+		if uerr := s.Sends.UndoSend(context.WithoutCancel(ctx), start); uerr != nil {
+			s.Logger.ErrorContext(ctx, "undo send", "err", uerr)
+		}
 		if wait > 0 {
-			s.Observer.LimitHit("resend_interval")
-			return &Error{Kind: KindResendWait, Wait: wait}
+			return s.resendWait(wait)
 		}
 		return err
-	}
-	if !registered { // a notice can never be verified: it would skew the signal
-		sends, _ := s.fraudKeys(phone.CallingCode())
-		s.countFraudEvent(ctx, sends)
 	}
 	s.Logger.InfoContext(ctx, "code queued", "message", m)
 	return nil
 }
 
-// startAndQueue starts the code under key and queues m, its message: in
-// one transaction with a CodeOutbox, else in two steps, withdrawing the code
-// when its message cannot be queued. A start refused by the resend window
-// returns the wait and queues nothing.
-func (s *Service) startAndQueue(ctx context.Context, key string, hash []byte, m Message) (time.Duration, error) {
-	queueError := func(err error) error {
-		if errors.Is(err, ErrUndeliverable) {
-			return &Error{Kind: KindUndeliverable, Err: err}
-		}
-		return storeError(KindOutboxStore, "enqueue message", err)
-	}
+func (s *Service) resendWait(wait time.Duration) error {
+	s.Observer.LimitHit("resend_interval")
+	return &Error{Kind: KindResendWait, Wait: wait}
+}
+
+// queue queues m, the message of the code under key: with the code, in one
+// transaction, when there is a CodeOutbox, which returns the wait of a
+// resend window still open; else alone, the code having been started.
+func (s *Service) queue(ctx context.Context, key string, hash []byte, m Message) (time.Duration, error) {
+	var wait time.Duration
+	var err error
 	if s.CodeOutbox != nil {
-		wait, err := s.CodeOutbox.StartCodeAndEnqueue(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval, m)
-		if err != nil {
-			return 0, queueError(err)
-		}
-		return wait, nil
+		wait, err = s.CodeOutbox.StartCodeAndEnqueue(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval, m)
+	} else {
+		err = s.Outbox.Enqueue(ctx, m)
 	}
-	wait, err := s.Codes.StartCode(ctx, key, hash, s.opts.CodeTTL, s.opts.ResendInterval)
+	if errors.Is(err, ErrUndeliverable) {
+		return 0, &Error{Kind: KindUndeliverable, Err: err}
+	}
 	if err != nil {
-		return 0, storeError(KindCodeStore, "start code", err)
+		return 0, storeError(KindOutboxStore, "enqueue message", err)
 	}
-	if wait > 0 {
-		return wait, nil
-	}
-	if err := s.Outbox.Enqueue(ctx, m); err != nil {
-		// No code may stay stored whose message was not queued, and the user
-		// may ask again at once rather than wait out a window for nothing.
-		if cerr := s.Codes.CancelCode(context.WithoutCancel(ctx), key); cerr != nil {
-			s.Logger.ErrorContext(ctx, "cancel code after failed enqueue", "err", cerr)
-		}
-		return 0, queueError(err)
-	}
-	return 0, nil
+	return wait, nil
 }
 
 func codeKey(purpose string, p Phone) string { return purpose + ":" + string(p) }

@@ -233,6 +233,9 @@ type EventCounter interface {
 	// CountEvent records the event id for key and returns how many events
 	// key has in the last period, this one included.
 	CountEvent(ctx context.Context, key, id string, period time.Duration) (int, error)
+	// ForgetEvent removes the event id from key, for an event that did
+	// not happen after all; an id key does not hold is no error.
+	ForgetEvent(ctx context.Context, key, id string) error
 	// Events returns how many events each of keys has in the last period,
 	// in one round trip where the store has them.
 	Events(ctx context.Context, period time.Duration, keys ...string) ([]int, error)

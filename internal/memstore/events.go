@@ -5,15 +5,19 @@ import (
 	"time"
 )
 
-// CountEvent implements account.EventCounter.
-func (s *Store) CountEvent(_ context.Context, key, _ string, period time.Duration) (int, error) {
+// CountEvent implements account.EventCounter. The events are a quota's log:
+// an id the key holds is counted once.
+func (s *Store) CountEvent(_ context.Context, key, id string, period time.Duration) (int, error) {
 	n := 0
 	s.with("events:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
 			e = &entry{more: &more{}}
 		}
-		e.times = append(trimBefore(e.times, now.Add(-period)), now)
-		e.expires, n = now.Add(period), len(e.times)
+		e.quota.dropThrough(now.Add(-period))
+		if !e.quota.has(id) {
+			e.quota.add(event{at: now, id: id})
+		}
+		e.expires, n = now.Add(period), len(e.quota.events)
 		return e
 	})
 	return n, nil
@@ -25,8 +29,8 @@ func (s *Store) Events(_ context.Context, period time.Duration, keys ...string) 
 	for i, key := range keys {
 		s.with("events:"+key, func(e *entry, now time.Time) *entry {
 			if e != nil {
-				e.times = trimBefore(e.times, now.Add(-period))
-				counts[i] = len(e.times)
+				e.quota.dropThrough(now.Add(-period))
+				counts[i] = len(e.quota.events)
 			}
 			return e
 		})
@@ -34,11 +38,13 @@ func (s *Store) Events(_ context.Context, period time.Duration, keys ...string) 
 	return counts, nil
 }
 
-// trimBefore drops the times before t from a slice in time order.
-func trimBefore(times []time.Time, t time.Time) []time.Time {
-	i := 0
-	for i < len(times) && times[i].Before(t) {
-		i++
-	}
-	return times[i:]
+// ForgetEvent implements account.EventCounter.
+func (s *Store) ForgetEvent(_ context.Context, key, id string) error {
+	s.with("events:"+key, func(e *entry, _ time.Time) *entry {
+		if e != nil {
+			e.quota.remove(id)
+		}
+		return e
+	})
+	return nil
 }

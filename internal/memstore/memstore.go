@@ -52,9 +52,7 @@ type more struct {
 
 	replay []byte // a settled answer; nil while its request runs
 
-	times []time.Time // counted events, in time order
-
-	quota quotaLog
+	quota quotaLog // a quota's or counted events' log
 }
 
 // New returns an empty store reading time from clock (time.Now when nil).

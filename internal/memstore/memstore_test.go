@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -14,6 +15,25 @@ import (
 func TestContract(t *testing.T) {
 	accounttest.TestKVStore(t, func(*testing.T) accounttest.KVStore { return memstore.New(nil) })
 	webtest.TestReplays(t, func(*testing.T) web.Replays { return memstore.New(nil) })
+	// In memory a send's parts are taken in steps, as account.SendSteps.
+	accounttest.TestSendStarter(t, func(*testing.T) accounttest.SendStore {
+		m := memstore.New(nil)
+		return sendSteps{m, account.SendSteps{Quotas: m, Budgets: m, Codes: m, Events: m}}
+	})
+}
+
+// sendSteps is a memstore whose sends go in steps.
+type sendSteps struct {
+	*memstore.Store
+	steps account.SendSteps
+}
+
+func (s sendSteps) StartSend(ctx context.Context, st account.SendStart) (account.SendOutcome, error) {
+	return s.steps.StartSend(ctx, st)
+}
+
+func (s sendSteps) UndoSend(ctx context.Context, st account.SendStart) error {
+	return s.steps.UndoSend(ctx, st)
 }
 
 func BenchmarkKVStore(b *testing.B) {

@@ -8,14 +8,29 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// spend: KEYS[1] the counter; ARGV amount, limit, ttl ms. Adds amount unless
-// the sum would pass limit; the expiry is set when the counter is created.
-// Returns 1 when spent, 0 when refused.
-var spend = redis.NewScript(`
-local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
-if spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+// budgetLua defines the budget functions of the scripts: budget_fits
+// reports whether amount more keeps key's counter within limit;
+// budget_spend adds it, setting the expiry when it creates the counter.
+const budgetLua = `
+local function budget_fits(key, amount, limit)
+  return tonumber(redis.call('GET', key) or '0') + amount <= limit
+end
+
+local function budget_spend(key, amount, ttl)
+  redis.call('INCRBY', key, amount)
+  if redis.call('PTTL', key) < 0 then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+`
+
+// spend: KEYS[1] the counter; ARGV amount, limit, ttl ms. Returns 1 when
+// spent, 0 when refused.
+var spend = redis.NewScript(budgetLua + `
+if not budget_fits(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then
+  return 0
+end
+budget_spend(KEYS[1], ARGV[1], ARGV[3])
 return 1
 `)
 

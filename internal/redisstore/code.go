@@ -21,18 +21,34 @@ import (
 // The key itself expires (PEXPIRE) when both the code and the resend window
 // are over.
 
+// codeLua defines the code functions of the scripts: code_wait returns
+// the ms left in key's resend window, 0 when a code may start; code_start
+// stores hash as key's live code, replacing any older one and its attempts.
+const codeLua = `
+local function code_wait(key)
+  local resend_at = tonumber(redis.call('HGET', key, 'resend_at'))
+  if resend_at and now < resend_at then
+    return resend_at - now
+  end
+  return 0
+end
+
+local function code_start(key, hash, ttl, interval)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'hash', hash, 'attempts', 0, 'void', 0,
+    'code_expires', now + ttl, 'resend_at', now + interval)
+  redis.call('PEXPIRE', key, math.max(ttl, interval))
+end
+`
+
 // startCode: KEYS[1] the code; ARGV hash, ttl ms, interval ms. Returns the
 // ms left in the resend window, 0 when the new code was stored.
-var startCode = redis.NewScript(serverNow + `
-local resend_at = tonumber(redis.call('HGET', KEYS[1], 'resend_at'))
-if resend_at and now < resend_at then
-  return resend_at - now
+var startCode = redis.NewScript(serverNow + codeLua + `
+local wait = code_wait(KEYS[1])
+if wait > 0 then
+  return wait
 end
-local ttl, interval = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'attempts', 0, 'void', 0,
-  'code_expires', now + ttl, 'resend_at', now + interval)
-redis.call('PEXPIRE', KEYS[1], math.max(ttl, interval))
+code_start(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 0
 `)
 

@@ -8,15 +8,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// countEvent: KEYS[1] a sorted set of event ids scored by server time in
-// milliseconds (13 digits: Lua's number-to-string keeps 14 exactly); ARGV
-// id, period in ms. Records, trims, and counts.
-var countEvent = redis.NewScript(serverNow + `
-local from = now - tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', from)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])
+// eventLua defines event_count: key is a sorted set of event ids scored by
+// server time in ms (13 digits: Lua's number-to-string keeps 14 exactly).
+// It records id, drops the events older than period, and counts.
+const eventLua = `
+local function event_count(key, id, period)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  redis.call('ZADD', key, now, id)
+  redis.call('PEXPIRE', key, period)
+  return redis.call('ZCARD', key)
+end
+`
+
+// countEvent: KEYS[1] the events; ARGV id, period in ms.
+var countEvent = redis.NewScript(serverNow + eventLua + `
+return event_count(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 `)
 
 // events: KEYS[1] as above; ARGV period in ms.
@@ -68,4 +74,12 @@ func (s *Store) Events(ctx context.Context, period time.Duration, keys ...string
 		}
 	}
 	return counts, nil
+}
+
+// ForgetEvent implements account.EventCounter.
+func (s *Store) ForgetEvent(ctx context.Context, key, id string) error {
+	if err := s.client.ZRem(ctx, s.key("events", key), id).Err(); err != nil {
+		return fmt.Errorf("redisstore: forget event: %w", err)
+	}
+	return nil
 }

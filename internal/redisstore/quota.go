@@ -20,54 +20,71 @@ import (
 // A take that go-redis retries after a lost reply finds its id already in
 // the set and reports 0 without counting it again: an id names one event.
 
-// takeQuotas takes from one quota or several, all or none: KEYS the
-// quotas; ARGV the event id, then for each key its number of windows and
-// their limits and periods in ms. It checks every key in order before it
-// records anything, and returns {i, ms} for the first key i (from 1) that
-// refuses and the ms, rounded up, until every window of it has room, or
-// {0, 0} once the id is in every key (a key that already holds it is not
-// counted again). A window is full while its limit-th newest event is
-// inside it; one with limit 0 always is, and says to wait its period.
-// Numbers reach redis.call as Lua numbers, not concatenated strings, which
-// Lua would print with 14 digits only.
-var takeQuotas = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local longest, held = {}, {}
-local a = 2
-for k = 1, #KEYS do
-  local n = tonumber(ARGV[a])
-  longest[k] = 0
-  for w = 1, n do
-    longest[k] = math.max(longest[k], tonumber(ARGV[a + 2 * w]))
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now - longest[k] * 1000)
-  held[k] = redis.call('ZSCORE', KEYS[k], ARGV[1])
-  if not held[k] then
-    local wait = 0
+// quotaLua defines the quota functions of the scripts. quota_check checks
+// the count quotas from KEYS[first], whose windows start at ARGV[a] (for
+// each key its number of windows, then their limits and periods in ms),
+// in order, recording nothing. It returns the index (from 1) of the first
+// that refuses and the ms, rounded up, until every window of it has room,
+// or 0, 0; then the index in ARGV after the windows, and what
+// quota_record needs to record id in every key that does not hold it yet
+// (a key that already holds it is not counted again). A window is full
+// while its limit-th newest event is inside it; one with limit 0 always
+// is, and says to wait its period. Numbers reach redis.call as Lua
+// numbers, not concatenated strings, which Lua would print with 14 digits
+// only.
+const quotaLua = `
+local function quota_check(first, count, a, id)
+  local longest, held = {}, {}
+  for k = 1, count do
+    local key, n = KEYS[first + k - 1], tonumber(ARGV[a])
+    longest[k] = 0
     for w = 1, n do
-      local limit, period = tonumber(ARGV[a + 2 * w - 1]), tonumber(ARGV[a + 2 * w]) * 1000
-      if limit == 0 then
-        wait = math.max(wait, period)
-      else
-        local e = redis.call('ZRANGE', KEYS[k], limit - 1, limit - 1, 'REV', 'WITHSCORES')
-        if e[2] and tonumber(e[2]) + period > now then
-          wait = math.max(wait, tonumber(e[2]) + period - now)
+      longest[k] = math.max(longest[k], tonumber(ARGV[a + 2 * w]))
+    end
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now_us - longest[k] * 1000)
+    held[k] = redis.call('ZSCORE', key, id)
+    if not held[k] then
+      local wait = 0
+      for w = 1, n do
+        local limit, period = tonumber(ARGV[a + 2 * w - 1]), tonumber(ARGV[a + 2 * w]) * 1000
+        if limit == 0 then
+          wait = math.max(wait, period)
+        else
+          local e = redis.call('ZRANGE', key, limit - 1, limit - 1, 'REV', 'WITHSCORES')
+          if e[2] and tonumber(e[2]) + period > now_us then
+            wait = math.max(wait, tonumber(e[2]) + period - now_us)
+          end
         end
       end
+      if wait > 0 then
+        return k, math.ceil(wait / 1000), a, longest, held
+      end
     end
-    if wait > 0 then
-      return {k, math.ceil(wait / 1000)}
+    a = a + 1 + 2 * n
+  end
+  return 0, 0, a, longest, held
+end
+
+local function quota_record(first, count, id, longest, held)
+  for k = 1, count do
+    if not held[k] then
+      redis.call('ZADD', KEYS[first + k - 1], now_us, id)
+      redis.call('PEXPIRE', KEYS[first + k - 1], longest[k])
     end
   end
-  a = a + 1 + 2 * n
 end
-for k = 1, #KEYS do
-  if not held[k] then
-    redis.call('ZADD', KEYS[k], now, ARGV[1])
-    redis.call('PEXPIRE', KEYS[k], longest[k])
-  end
+`
+
+// takeQuotas takes from one quota or several, all or none: KEYS the
+// quotas; ARGV the event id, then the windows as quota_check reads them.
+// It checks every key before it records anything, and returns {i, ms} for
+// the first key i that refuses, or {0, 0} once the id is in every key.
+var takeQuotas = redis.NewScript(serverNow + quotaLua + `
+local k, wait, _, longest, held = quota_check(1, #KEYS, 2, ARGV[1])
+if k > 0 then
+  return {k, wait}
 end
+quota_record(1, #KEYS, ARGV[1], longest, held)
 return {0, 0}
 `)
 

@@ -155,11 +155,13 @@ func ms(d time.Duration) (int64, error) {
 	return int64((d + time.Millisecond - 1) / time.Millisecond), nil
 }
 
-// serverNow is the Lua prelude that reads the server's clock in
-// milliseconds, so that instances with skewed clocks agree. Redis 7
-// replicates a script's effects rather than the script, so a script may read
-// TIME and then write, and replicas get the very values the master wrote.
+// serverNow is the Lua prelude that reads the server's clock, in
+// milliseconds (now) and in microseconds (now_us), so that instances with
+// skewed clocks agree. Redis 7 replicates a script's effects rather than
+// the script, so a script may read TIME and then write, and replicas get
+// the very values the master wrote.
 const serverNow = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 `

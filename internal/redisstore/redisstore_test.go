@@ -56,18 +56,21 @@ func TestContract(t *testing.T) {
 		t.Parallel()
 		url := testserver.SharedRedis(t).URL()
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		accounttest.TestSendStarter(t, func(t *testing.T) accounttest.SendStore { return open(t, url, prefix()) })
 		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
 		url := clusterURL(testserver.SharedRedisCluster(t))
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		accounttest.TestSendStarter(t, func(t *testing.T) accounttest.SendStore { return open(t, url, prefix()) })
 		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 	t.Run("sentinel", func(t *testing.T) {
 		t.Parallel()
 		url := sentinelURL(testserver.SharedRedisSentinel(t))
 		accounttest.TestKVStore(t, func(t *testing.T) accounttest.KVStore { return open(t, url, prefix()) })
+		accounttest.TestSendStarter(t, func(t *testing.T) accounttest.SendStore { return open(t, url, prefix()) })
 		webtest.TestReplays(t, func(t *testing.T) web.Replays { return open(t, url, prefix()) })
 	})
 }

@@ -1,0 +1,157 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/signupd/signupd/internal/account"
+)
+
+// The replies of startSend, in the order its checks run.
+const (
+	sendAllowed = iota
+	sendQuotaFull
+	sendOverBudget
+	sendTooSoon
+)
+
+// startSend does an account.SendStart at once: KEYS the quotas, then the
+// budget's counter, the code and the count's events, each of the last
+// three only when present; ARGV the event id, the number of quotas, their
+// windows as quota_check reads them, then 1 and the budget's amount, limit
+// and ttl ms (or 0 and three zeros), 1 and the code's hash, ttl ms and
+// interval ms (or 0 and three zeros), 1 and the count's period ms (or 0, 0).
+// It checks the quotas, the budget and the resend window in that order and
+// returns {refusal, quota from 1, wait ms} for the first that refuses,
+// having recorded nothing; else it records all of them and returns
+// {0, 0, 0}. An id the first quota already holds is this send again, run
+// by a retry after its reply was lost: it went ahead then, so it does now.
+var startSend = redis.NewScript(serverNow + quotaLua + budgetLua + codeLua + eventLua + `
+local id, quotas = ARGV[1], tonumber(ARGV[2])
+if quotas > 0 and redis.call('ZSCORE', KEYS[1], id) then
+  return {0, 0, 0}
+end
+local k, wait, a, longest, held = quota_check(1, quotas, 3, id)
+if k > 0 then
+  return {1, k, wait}
+end
+local key, budget, code, events = quotas
+if ARGV[a] == '1' then
+  key = key + 1
+  budget = KEYS[key]
+  if not budget_fits(budget, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])) then
+    return {2, 0, 0}
+  end
+end
+if ARGV[a + 4] == '1' then
+  key = key + 1
+  code = KEYS[key]
+  wait = code_wait(code)
+  if wait > 0 then
+    return {3, 0, wait}
+  end
+end
+if ARGV[a + 8] == '1' then
+  events = KEYS[key + 1]
+end
+quota_record(1, quotas, id, longest, held)
+if budget then
+  budget_spend(budget, ARGV[a + 1], ARGV[a + 3])
+end
+if code then
+  code_start(code, ARGV[a + 5], tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]))
+end
+if events then
+  event_count(events, id, tonumber(ARGV[a + 9]))
+end
+return {0, 0, 0}
+`)
+
+// StartSend implements account.SendStarter. On one Redis (or a Sentinel's
+// master) it is one script over every key, so a send's quotas, budget, code
+// and count are one atomic step and one round trip. A Cluster keeps the
+// keys in different slots, which no script may span: there it is
+// account.SendSteps, one round trip for each part.
+func (s *Store) StartSend(ctx context.Context, st account.SendStart) (account.SendOutcome, error) {
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		return s.steps().StartSend(ctx, st)
+	}
+	keys, args, err := s.sendArgs(st)
+	if err != nil {
+		return account.SendOutcome{}, fmt.Errorf("redisstore: start send: %w", err)
+	}
+	res, err := startSend.Run(ctx, s.client, keys, args...).Int64Slice()
+	if err != nil {
+		return account.SendOutcome{}, fmt.Errorf("redisstore: start send: %w", err)
+	}
+	if len(res) != 3 {
+		return account.SendOutcome{}, fmt.Errorf("redisstore: start send: unexpected reply %v", res)
+	}
+	wait := time.Duration(res[2]) * time.Millisecond
+	switch res[0] {
+	case sendAllowed:
+		return account.SendOutcome{}, nil
+	case sendQuotaFull:
+		return account.SendOutcome{Refusal: account.SendQuotaFull, Quota: int(res[1]) - 1, Wait: wait}, nil
+	case sendOverBudget:
+		return account.SendOutcome{Refusal: account.SendOverBudget}, nil
+	case sendTooSoon:
+		return account.SendOutcome{Refusal: account.SendTooSoon, Wait: wait}, nil
+	}
+	return account.SendOutcome{}, fmt.Errorf("redisstore: start send: unexpected reply %v", res)
+}
+
+// UndoSend implements account.SendStarter, one round trip for each part:
+// it runs only for a message that could not be queued.
+func (s *Store) UndoSend(ctx context.Context, st account.SendStart) error {
+	return s.steps().UndoSend(ctx, st)
+}
+
+func (s *Store) steps() account.SendSteps {
+	return account.SendSteps{Quotas: s, Budgets: s, Codes: s, Events: s}
+}
+
+// sendArgs lays out st as startSend reads it.
+func (s *Store) sendArgs(st account.SendStart) (keys []string, args []any, err error) {
+	args = []any{st.ID, len(st.Quotas)}
+	for _, q := range st.Quotas {
+		if args, err = appendWindows(args, q.Windows); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, s.key("quota", q.Key))
+	}
+	if b := st.Budget; b.Key != "" {
+		ttl, err := ms(b.TTL)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys, args = append(keys, s.key("budget", b.Key)), append(args, 1, b.Amount, b.Limit, ttl)
+	} else {
+		args = append(args, 0, 0, 0, 0)
+	}
+	if c := st.Code; c.Key != "" {
+		ttl, err := ms(c.TTL)
+		if err != nil {
+			return nil, nil, err
+		}
+		interval := int64(0)
+		if c.Interval > 0 {
+			interval, _ = ms(c.Interval)
+		}
+		keys, args = append(keys, s.key("code", c.Key)), append(args, 1, c.Hash, ttl, interval)
+	} else {
+		args = append(args, 0, 0, 0, 0)
+	}
+	if e := st.Count; e.Key != "" {
+		period, err := ms(e.Period)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys, args = append(keys, s.key("events", e.Key)), append(args, 1, period)
+	} else {
+		args = append(args, 0, 0)
+	}
+	return keys, args, nil
+}
