@@ -10,7 +10,7 @@ func (s *Store) Spend(_ context.Context, key string, amount, limit int64, ttl ti
 	ok := false
 	s.with("budget:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{expires: now.Add(ttl), more: &more{}}
+			e = &entry{expires: now.Add(ttl)}
 		}
 		if e.spent+amount <= limit {
 			e.spent += amount

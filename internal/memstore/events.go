@@ -11,7 +11,7 @@ func (s *Store) CountEvent(_ context.Context, key, id string, period time.Durati
 	n := 0
 	s.with("events:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{more: &more{}}
+			e = &entry{}
 		}
 		e.quota.dropThrough(now.Add(-period))
 		if !e.quota.has(id) {

@@ -85,7 +85,7 @@ func (s *Store) Take(_ context.Context, key, id string, windows []account.Window
 	var wait time.Duration
 	s.with("quota:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
-			e = &entry{more: &more{}}
+			e = &entry{}
 		}
 		q := &e.quota
 		q.dropThrough(now.Add(-longest))

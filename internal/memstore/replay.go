@@ -12,7 +12,7 @@ func (s *Store) ClaimReplay(_ context.Context, key string, ttl time.Duration) (s
 	s.with("replay:"+key, func(e *entry, now time.Time) *entry {
 		if e == nil {
 			claimed = true
-			return &entry{expires: now.Add(ttl), more: &more{}}
+			return &entry{expires: now.Add(ttl)}
 		}
 		settled = e.replay
 		return e
@@ -23,7 +23,7 @@ func (s *Store) ClaimReplay(_ context.Context, key string, ttl time.Duration) (s
 // SettleReplay implements web.Replays.
 func (s *Store) SettleReplay(_ context.Context, key string, answer []byte, ttl time.Duration) error {
 	s.with("replay:"+key, func(_ *entry, now time.Time) *entry {
-		return &entry{expires: now.Add(ttl), more: &more{replay: answer}}
+		return &entry{expires: now.Add(ttl), replay: answer}
 	})
 	return nil
 }
