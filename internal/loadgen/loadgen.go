@@ -77,6 +77,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		MaxIdleConns:        2 * cfg.Clients,
 		MaxIdleConnsPerHost: 2 * cfg.Clients,
 		IdleConnTimeout:     30 * time.Second,
+		// A captcha (5.4 KB) in one read rather than two: medians of six
+		// alternating runs, 76 µs of the load tool's CPU a captcha, not 79.
+		ReadBufferSize: 16 << 10,
 	}
 	defer transport.CloseIdleConnections()
 	g := &generator{
