@@ -43,6 +43,13 @@ func BenchmarkKVStore(b *testing.B) {
 	accounttest.BenchmarkKVStore(b, func(*testing.B) accounttest.KVStore { return memstore.New(nil) })
 }
 
+func BenchmarkSendSteps(b *testing.B) {
+	accounttest.BenchmarkSendStarter(b, func(*testing.B) account.SendStarter {
+		m := memstore.New(nil)
+		return account.SendSteps{Quotas: m, Budgets: m, Codes: m, Events: m}
+	})
+}
+
 func TestSweepFreesExpired(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := memstore.New(func() time.Time { return now })

@@ -435,6 +435,21 @@ func BenchmarkKVStore(b *testing.B) {
 	accounttest.BenchmarkKVStore(b, func(b *testing.B) accounttest.KVStore { return open(b, url, prefix()) })
 }
 
+// BenchmarkSendStarter compares a send's store work in one script with the
+// same work in steps, one round trip each.
+func BenchmarkSendStarter(b *testing.B) {
+	url := testserver.SharedRedis(b).URL()
+	b.Run("script", func(b *testing.B) {
+		accounttest.BenchmarkSendStarter(b, func(b *testing.B) account.SendStarter { return open(b, url, prefix()) })
+	})
+	b.Run("steps", func(b *testing.B) {
+		accounttest.BenchmarkSendStarter(b, func(b *testing.B) account.SendStarter {
+			s := open(b, url, prefix())
+			return account.SendSteps{Quotas: s, Budgets: s, Codes: s, Events: s}
+		})
+	})
+}
+
 // TestOpenDialsAhead checks that a Store keeps connections open before
 // any request needs them, so that a new instance's first requests do not
 // wait for dials.

@@ -341,3 +341,38 @@ func benchParallel(b *testing.B, op func(i int) error) {
 		}
 	})
 }
+
+// BenchmarkSendStarter measures the store work of a send as the service
+// does it by default, for a new number each time: four quotas, a budget, a
+// code with its resend window and the fraud count.
+func BenchmarkSendStarter(b *testing.B, open func(b *testing.B) account.SendStarter) {
+	b.Run("StartSend", func(b *testing.B) {
+		s, sends := open(b), newFresh(b, benchSend)
+		b.ReportAllocs()
+		for b.Loop() {
+			st := sends.take()
+			if out, err := s.StartSend(b.Context(), st); err != nil || out.Refusal != account.SendAllowed {
+				b.Fatalf("start send %s = %+v, %v; want it gone ahead", st.ID, out, err)
+			}
+		}
+	})
+}
+
+// benchSend is send i, from an address of its own to a number of its own;
+// the global ceiling and the budget are shared, and roomy.
+func benchSend(i int) account.SendStart {
+	p, ip := benchPhone(i), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+	windows := func(ws ...account.Window) []account.Window { return ws }
+	return account.SendStart{
+		ID: fmt.Sprint("send-", i),
+		Quotas: []account.QuotaTake{
+			{Key: "send:number:" + string(p), Windows: benchWindows},
+			{Key: "send:ip:" + ip, Windows: windows(account.Window{Limit: 10, Period: time.Hour}, account.Window{Limit: 30, Period: 24 * time.Hour})},
+			{Key: "send:network:" + ip + "/24", Windows: windows(account.Window{Limit: 50, Period: 24 * time.Hour})},
+			{Key: "send:global", Windows: windows(account.Window{Limit: math.MaxInt32, Period: time.Minute})},
+		},
+		Budget: account.BudgetSpend{Key: "sms:bench", Amount: 1, Limit: math.MaxInt64, TTL: 25 * time.Hour},
+		Code:   account.CodeStart{Key: benchCodeKey(i), Hash: hash("123456"), TTL: benchCodeTTL, Interval: benchResend},
+		Count:  account.EventCount{Key: "fraud:sends:86", Period: benchFraudWin},
+	}
+}
