@@ -23,7 +23,8 @@ type Outbox struct {
 	// Set by NewWorker: a message Enqueue stores while the worker has a
 	// free slot is stored leased to it and handed over at once, so the
 	// worker sends it without a Claim first. slots holds a token for each
-	// send in flight or handed over; lease is the worker's lease.
+	// provider call in flight or message handed over; lease is the
+	// worker's lease.
 	slots   chan struct{}
 	handoff chan Record
 	lease   time.Duration

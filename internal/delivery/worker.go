@@ -96,9 +96,10 @@ func (w *Worker) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.process(ctx, r)
-			<-slots
-			w.freed <- struct{}{}
+			var once sync.Once
+			free := func() { once.Do(func() { <-slots; w.freed <- struct{}{} }) }
+			defer free()
+			w.process(ctx, r, free)
 		}()
 	}
 	poll := time.NewTicker(w.opts.PollInterval)
@@ -169,8 +170,11 @@ func (w *Worker) releaseHandedOver() {
 	}
 }
 
-// process makes one attempt at r and records the outcome.
-func (w *Worker) process(ctx context.Context, r Record) {
+// process makes one attempt at r and records the outcome. It calls
+// attempted once the provider has answered, before the outcome is written:
+// a slot bounds the provider calls in flight, and a write that waits for
+// its commit need not keep the next message from being handed over.
+func (w *Worker) process(ctx context.Context, r Record, attempted func()) {
 	// The outcome is recorded even when shutdown has begun.
 	store, log, now := w.outbox.store, w.opts.Logger, w.outbox.clock()
 	bg := context.WithoutCancel(ctx)
@@ -207,6 +211,7 @@ func (w *Worker) process(ctx context.Context, r Record) {
 	start := time.Now()
 	err = p.Send(actx, m)
 	cancel()
+	attempted()
 	switch {
 	case err == nil:
 		w.observer().Attempted(p.Name, "sent", time.Since(start))

@@ -351,3 +351,36 @@ func TestPayloadIsSealedAtRest(t *testing.T) {
 		}
 	}
 }
+
+// slowComplete is a store whose outcome writes wait until release closes.
+type slowComplete struct {
+	delivery.Store
+	release chan struct{}
+}
+
+func (s slowComplete) Complete(ctx context.Context, r delivery.Record, st delivery.State, provider, detail string, now time.Time) error {
+	<-s.release
+	return s.Store.Complete(ctx, r, st, provider, detail, now)
+}
+
+// TestSlotFreeWhileOutcomeIsWritten: with one slot, a second message goes
+// to the provider while the first one's outcome is still being written.
+func TestSlotFreeWhileOutcomeIsWritten(t *testing.T) {
+	r := &rig{t: t, db: openDB(t, filepath.Join(t.TempDir(), "queue.db")), obs: &observer{}}
+	p := &fake{}
+	store := slowComplete{Store: r.db, release: make(chan struct{})}
+	r.outbox = r.newOutbox(store, delivery.Named{Name: "fake", Provider: p})
+	stop := r.run(r.outbox, delivery.WorkerOptions{Concurrency: 1, PollInterval: time.Hour})
+	var released sync.Once
+	release := func() { released.Do(func() { close(store.release) }) }
+	t.Cleanup(release) // before the worker's stop, which waits for the writes
+	r.enqueue("first", time.Minute)
+	eventually(t, 2*time.Second, "the first message sent", func() bool { return p.count("first") == 1 })
+	r.enqueueTo("second", "+8613912345678", time.Minute) // another number, so as not to supersede the first
+	eventually(t, 2*time.Second, "the second message sent while the first's outcome waits", func() bool { return p.count("second") == 1 })
+	release()
+	stop()
+	if sent := r.obs.states(delivery.StateSent); len(sent) != 2 {
+		t.Fatalf("%d messages recorded as sent, want 2", len(sent))
+	}
+}
