@@ -102,6 +102,9 @@ type envOption func(*account.Options, *web.Options, *routes)
 type routes struct {
 	fallback bool
 	byCode   []string
+	// codeOutbox starts codes in the queue's database, in the transaction
+	// that queues their message, as the embedded default does.
+	codeOutbox bool
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -133,12 +136,16 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&ao, &wo, &rt)
 	}
 	ob := e.startDelivery(rt)
-	wo.Accounts = account.NewService(account.Deps{
+	deps := account.Deps{
 		Users: db, Sessions: db, Captchas: e.kv, Codes: e.kv, Failures: e.kv, Quotas: e.kv, Budgets: e.kv, Events: e.kv, Outbox: ob,
 		Observer: e.metrics,
 		Secret:   []byte("code key for tests, 32 bytes long"),
 		Answer:   func() (string, error) { return answer, nil },
-	}, ao)
+	}
+	if rt.codeOutbox {
+		deps.Codes, deps.CodeOutbox = queue, ob
+	}
+	wo.Accounts = account.NewService(deps, ao)
 	e.web = web.New(wo)
 	e.srv = httptest.NewServer(e.web)
 	t.Cleanup(e.srv.Close)

@@ -155,15 +155,7 @@ func TestFraudSignalAlertsAndTightens(t *testing.T) {
 		o.Fraud = account.FraudSignal{Window: time.Minute, MinSends: 4, MinRatio: 0.5, Tighten: true}
 	})
 	e.openPage(e.client)
-	metric := func() string {
-		_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
-		for _, line := range strings.Split(body, "\n") {
-			if strings.HasPrefix(line, `signup_fraud_alert{calling_code="86"}`) {
-				return line
-			}
-		}
-		return ""
-	}
+	metric := func() string { return fraudAlertMetric(t, e) }
 	// Four codes nobody enters, from one address.
 	codes := map[string]string{}
 	for i := range 4 {
@@ -186,5 +178,43 @@ func TestFraudSignalAlertsAndTightens(t *testing.T) {
 	want(t, e.sendFrom("13912345673", "192.0.2.1"), "0", "")
 	if m := metric(); !strings.HasSuffix(m, " 0") {
 		t.Fatalf("alert metric %q after verifications, want 0", m)
+	}
+}
+
+func fraudAlertMetric(t *testing.T, e *env) string {
+	_, body := get(t, e.newClient(), e.srv.URL+"/metrics")
+	for line := range strings.Lines(body) {
+		if strings.HasPrefix(line, `signup_fraud_alert{calling_code="86"}`) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+// TestFraudSignalCountsOnlyQueuedSends: a send refused by the resend window
+// is not counted as a send, whether the window is the code store's or, as
+// in the embedded default, checked where the message is queued.
+func TestFraudSignalCountsOnlyQueuedSends(t *testing.T) {
+	for _, codeOutbox := range []bool{false, true} {
+		t.Run(fmt.Sprint("code outbox ", codeOutbox), func(t *testing.T) {
+			e := newEnv(t, trustLoopback, func(o *account.Options, _ *web.Options, rt *routes) {
+				o.ResendInterval = time.Hour
+				o.Fraud = account.FraudSignal{Window: time.Minute, MinSends: 2, MinRatio: 0.5}
+				rt.codeOutbox = codeOutbox
+			})
+			e.openPage(e.client)
+			want(t, e.sendFrom("13812345670", "198.51.100.1"), "0", "")
+			want(t, e.sendFrom("13812345670", "198.51.100.1"), "4201", "发送过于频繁")
+			// One send so far, below MinSends: no alert.
+			want(t, e.sendFrom("13812345671", "198.51.100.2"), "0", "")
+			if m := fraudAlertMetric(t, e); !strings.HasSuffix(m, " 0") {
+				t.Fatalf("alert metric %q after one queued send, want 0", m)
+			}
+			// Two sends, none verified: alert.
+			want(t, e.sendFrom("13812345672", "198.51.100.3"), "0", "")
+			if m := fraudAlertMetric(t, e); !strings.HasSuffix(m, " 1") {
+				t.Fatalf("alert metric %q after two queued sends, want 1", m)
+			}
+		})
 	}
 }

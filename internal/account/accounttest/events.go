@@ -33,6 +33,29 @@ func TestEventCounter(t *testing.T, open func(t *testing.T) account.EventCounter
 			t.Fatalf("a new event after the period counted %d, want 1", n)
 		}
 	})
+	t.Run("forgotten events do not count", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		for _, id := range []string{"a", "b", "b"} { // an id is one event
+			if _, err := s.CountEvent(ctx, "f", id, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, _ := s.Events(ctx, time.Minute, "f"); !slices.Equal(n, []int{2}) {
+			t.Fatalf("%v events of ids a, b and b again, want 2", n)
+		}
+		for _, id := range []string{"a", "never counted"} {
+			if err := s.ForgetEvent(ctx, "f", id); err != nil {
+				t.Fatalf("forget %s: %v", id, err)
+			}
+		}
+		if err := s.ForgetEvent(ctx, "none", "a"); err != nil {
+			t.Fatalf("forget on a key with no events: %v", err)
+		}
+		if n, _ := s.Events(ctx, time.Minute, "f", "none"); !slices.Equal(n, []int{1, 0}) {
+			t.Fatalf("events after forgetting a = %v, want 1 and 0", n)
+		}
+	})
 	t.Run("concurrent events all count", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
