@@ -69,19 +69,8 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 			return fmt.Errorf("account: render message: %w", err)
 		}
 	}
-	quotas := s.sendQuotas(phone, r.ClientIP, alert && s.opts.Fraud.Tighten)
-	start := SendStart{ID: newEventID(), Budget: s.budgetSpend(phone)}
-	for _, q := range quotas {
-		start.Quotas = append(start.Quotas, QuotaTake{Key: q.key, Windows: q.windows})
-	}
 	key := codeKey(PurposeRegister, phone)
-	if s.CodeOutbox == nil {
-		start.Code = CodeStart{Key: key, Hash: hash, TTL: s.opts.CodeTTL, Interval: s.opts.ResendInterval}
-	}
-	if !registered && s.opts.Fraud.Window > 0 && s.Events != nil { // a notice can never be verified: it would skew the signal
-		sends, _ := s.fraudKeys(phone.CallingCode())
-		start.Count = EventCount{Key: sends, Period: s.opts.Fraud.Window}
-	}
+	start, quotas := s.sendStart(phone, r.ClientIP, alert, registered, key, hash)
 	out, err := s.Sends.StartSend(ctx, start)
 	if err != nil {
 		if e := (*Error)(nil); errors.As(err, &e) {
@@ -89,20 +78,8 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 		}
 		return storeError(KindQuotaStore, "start send", err)
 	}
-	switch out.Refusal {
-	case SendQuotaFull:
-		q := quotas[out.Quota]
-		s.Observer.LimitHit(q.metric)
-		if q.refusal == KindSendsPaused {
-			s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", out.Wait)
-		}
-		return &Error{Kind: q.refusal, Wait: out.Wait}
-	case SendOverBudget:
-		s.Observer.LimitHit("budget")
-		s.Logger.ErrorContext(ctx, "ALERT: the daily SMS budget is spent; sends are paused until the day ends", "day", start.Budget.Key)
-		return &Error{Kind: KindSendsPaused, Wait: untilTomorrow(s.Clock().In(s.budgetLocation()))}
-	case SendTooSoon:
-		return s.resendWait(out.Wait)
+	if out.Refusal != SendAllowed {
+		return s.sendRefused(ctx, out, quotas, start.Budget.Key)
 	}
 	wait, err := s.queue(ctx, key, hash, m)
 	if err != nil || wait > 0 {
@@ -116,6 +93,42 @@ func (s *Service) SendCode(ctx context.Context, r SendCodeRequest) error {
 	}
 	s.Logger.InfoContext(ctx, "code queued", "message", m)
 	return nil
+}
+
+// sendStart is the store work of a send to phone, whose code under key is
+// hash, and the quotas it takes, in its order.
+func (s *Service) sendStart(phone Phone, clientIP string, alert, registered bool, key string, hash []byte) (SendStart, []quota) {
+	quotas := s.sendQuotas(phone, clientIP, alert && s.opts.Fraud.Tighten)
+	start := SendStart{ID: newEventID(), Budget: s.budgetSpend(phone)}
+	for _, q := range quotas {
+		start.Quotas = append(start.Quotas, QuotaTake{Key: q.key, Windows: q.windows})
+	}
+	if s.CodeOutbox == nil {
+		start.Code = CodeStart{Key: key, Hash: hash, TTL: s.opts.CodeTTL, Interval: s.opts.ResendInterval}
+	}
+	if !registered && s.opts.Fraud.Window > 0 && s.Events != nil { // a notice can never be verified: it would skew the signal
+		sends, _ := s.fraudKeys(phone.CallingCode())
+		start.Count = EventCount{Key: sends, Period: s.opts.Fraud.Window}
+	}
+	return start, quotas
+}
+
+// sendRefused is the answer to a send that out refused.
+func (s *Service) sendRefused(ctx context.Context, out SendOutcome, quotas []quota, budgetDay string) error {
+	switch out.Refusal {
+	case SendQuotaFull:
+		q := quotas[out.Quota]
+		s.Observer.LimitHit(q.metric)
+		if q.refusal == KindSendsPaused {
+			s.Logger.ErrorContext(ctx, "ALERT: the SMS ceiling is reached; sends are paused", "retry_in", out.Wait)
+		}
+		return &Error{Kind: q.refusal, Wait: out.Wait}
+	case SendOverBudget:
+		s.Observer.LimitHit("budget")
+		s.Logger.ErrorContext(ctx, "ALERT: the daily SMS budget is spent; sends are paused until the day ends", "day", budgetDay)
+		return &Error{Kind: KindSendsPaused, Wait: untilTomorrow(s.Clock().In(s.budgetLocation()))}
+	}
+	return s.resendWait(out.Wait)
 }
 
 func (s *Service) resendWait(wait time.Duration) error {
