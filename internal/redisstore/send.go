@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -122,36 +123,24 @@ func (s *Store) sendArgs(st account.SendStart) (keys []string, args []any, err e
 		}
 		keys = append(keys, s.key("quota", q.Key))
 	}
-	if b := st.Budget; b.Key != "" {
-		ttl, err := ms(b.TTL)
-		if err != nil {
-			return nil, nil, err
-		}
-		keys, args = append(keys, s.key("budget", b.Key)), append(args, 1, b.Amount, b.Limit, ttl)
-	} else {
-		args = append(args, 0, 0, 0, 0)
+	b, c, e := st.Budget, st.Code, st.Count
+	if b.Key != "" && b.TTL <= 0 || c.Key != "" && c.TTL <= 0 || e.Key != "" && e.Period <= 0 {
+		return nil, nil, errors.New("a budget ttl, code ttl or count period that is not positive")
 	}
-	if c := st.Code; c.Key != "" {
-		ttl, err := ms(c.TTL)
-		if err != nil {
-			return nil, nil, err
+	// part lays out one optional part: its key, then 1 and its values; or,
+	// absent, 0 and as many zeros.
+	part := func(kind, key string, values ...any) {
+		if key == "" {
+			for range 1 + len(values) {
+				args = append(args, 0)
+			}
+			return
 		}
-		interval := int64(0)
-		if c.Interval > 0 {
-			interval, _ = ms(c.Interval)
-		}
-		keys, args = append(keys, s.key("code", c.Key)), append(args, 1, c.Hash, ttl, interval)
-	} else {
-		args = append(args, 0, 0, 0, 0)
+		keys, args = append(keys, s.key(kind, key)), append(append(args, 1), values...)
 	}
-	if e := st.Count; e.Key != "" {
-		period, err := ms(e.Period)
-		if err != nil {
-			return nil, nil, err
-		}
-		keys, args = append(keys, s.key("events", e.Key)), append(args, 1, period)
-	} else {
-		args = append(args, 0, 0)
-	}
+	orZero := func(d time.Duration) int64 { n, _ := ms(d); return n } // an interval may be 0
+	part("budget", b.Key, b.Amount, b.Limit, orZero(b.TTL))
+	part("code", c.Key, c.Hash, orZero(c.TTL), orZero(c.Interval))
+	part("events", e.Key, orZero(e.Period))
 	return keys, args, nil
 }
