@@ -103,6 +103,7 @@ func (s *Store) with(key string, fn func(e *entry, now time.Time) *entry) {
 // Sweep frees expired entries and returns how many it freed.
 func (s *Store) Sweep() int {
 	now, n := s.clock(), 0
+	nowNano := now.UnixNano()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -113,7 +114,7 @@ func (s *Store) Sweep() int {
 			}
 		}
 		for k, c := range sh.captchas {
-			if now.UnixNano() >= c.expires {
+			if nowNano >= c.expires {
 				delete(sh.captchas, k)
 				n++
 			}
