@@ -87,8 +87,7 @@ func (st SendSteps) StartSend(ctx context.Context, s SendStart) (SendOutcome, er
 	if refused >= 0 {
 		return SendOutcome{Refusal: SendQuotaFull, Quota: refused, Wait: wait}, nil
 	}
-	var done SendStart // what has been recorded, for undoing it
-	done.ID, done.Quotas = s.ID, s.Quotas
+	done := SendStart{ID: s.ID, Quotas: s.Quotas} // what has been recorded, for undoing it
 	fail := func(out SendOutcome, err error) (SendOutcome, error) {
 		return out, errors.Join(err, st.UndoSend(undo, done))
 	}

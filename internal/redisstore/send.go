@@ -31,10 +31,10 @@ const (
 // by a retry after its reply was lost: it went ahead then, so it does now.
 var startSend = redis.NewScript(serverNow + quotaLua + budgetLua + codeLua + eventLua + `
 local id, quotas = ARGV[1], tonumber(ARGV[2])
-if quotas > 0 and redis.call('ZSCORE', KEYS[1], id) then
+local k, wait, a, longest, held = quota_check(1, quotas, 3, id)
+if held[1] then
   return {0, 0, 0}
 end
-local k, wait, a, longest, held = quota_check(1, quotas, 3, id)
 if k > 0 then
   return {1, k, wait}
 end
